@@ -1,0 +1,34 @@
+# The two commands: `make run` serves the example site, `make test` runs the suite.
+# Each creates .venv and installs what it needs on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test schema wheel bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m example_app
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+# Rewrite the initial migration from the models (only before the first release).
+schema: $(STAMP)
+	$(PY) tools/regenerate_schema.py
+
+wheel: $(STAMP)
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
+
+bench: $(STAMP)
+	$(PY) bench/purge.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

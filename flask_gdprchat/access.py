@@ -1,0 +1,88 @@
+"""Who may reach what. Every HTTP view and Socket.IO handler asks here.
+
+Visitors hold a bearer token that opens their own conversation and nothing else.
+Agents act by named permission; a deleted, disabled or downgraded agent fails
+these checks at its very next request or event.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from .config import PERMISSIONS
+from .models import Agent, Contact, Conversation
+from .state import session
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a visitor token (the token itself is never stored)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_visitor_token() -> tuple[str, str]:
+    """A fresh visitor token and its stored hash."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def conversation_for_token(token: str | None) -> Conversation | None:
+    """The conversation a visitor token opens, or None for an unknown token."""
+    if not token or len(token) > 200:
+        return None
+    digest = hash_token(token)
+    conversation = session().query(Conversation).filter_by(visitor_token_hash=digest).first()
+    # Compare again in constant time: the index lookup is not a secret-safe compare.
+    if conversation is None or not hmac.compare_digest(conversation.visitor_token_hash, digest):
+        return None
+    return conversation
+
+
+def visitor_may_access(token: str | None, conversation_id: object) -> Conversation | None:
+    """The conversation if ``token`` opens exactly ``conversation_id``, else None."""
+    conversation = conversation_for_token(token)
+    if conversation is None or str(conversation.id) != str(conversation_id):
+        return None
+    return conversation
+
+
+def agent_is_active(agent: Agent | None) -> bool:
+    """An agent that can still sign in: present, enabled and not deleted."""
+    return agent is not None and agent.is_active and agent.deleted_at is None
+
+
+def agent_can(agent: Agent | None, permission: str | None = None) -> bool:
+    """True if ``agent`` is active and holds ``permission`` (admins hold all).
+
+    ``permission=None`` asks only whether the agent may use the console at all.
+    """
+    if not agent_is_active(agent):
+        return False
+    if permission is None:
+        return True
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    assert agent is not None
+    return agent.is_admin or permission in agent.permission_set
+
+
+def agent_may_view(agent: Agent | None, conversation: Conversation | None) -> bool:
+    """Every active agent sees the shared team inbox."""
+    return conversation is not None and agent_can(agent)
+
+
+def agent_may_reply(agent: Agent | None, conversation: Conversation | None) -> bool:
+    """Replying needs ``send_messages`` and a contact whose processing is not restricted."""
+    return (
+        agent_may_view(agent, conversation)
+        and agent_can(agent, "send_messages")
+        and conversation_is_open_for_processing(conversation)
+    )
+
+
+def conversation_is_open_for_processing(conversation: Conversation | None) -> bool:
+    """A restricted subject's data is kept but not processed (Art. 18)."""
+    if conversation is None:
+        return False
+    contact: Contact | None = conversation.contact
+    return contact is not None and contact.restricted_at is None

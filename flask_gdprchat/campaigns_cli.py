@@ -1,0 +1,2 @@
+"""Commands of the campaigns feature (added to ``flask gdprchat``)."""
+from __future__ import annotations

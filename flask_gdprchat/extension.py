@@ -1,0 +1,211 @@
+"""The ``GDPRChat`` extension object."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any, Callable
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_socketio import SocketIO
+from flask_sqlalchemy import SQLAlchemy
+
+from .config import ConfigError, apply_defaults
+from .database import configure_engine, default_sqlite_uri
+from .state import ChatState
+
+log = logging.getLogger("flask_gdprchat")
+
+VisitorIdentifier = Callable[[], "dict[str, Any] | None"]
+
+
+class GDPRChat:
+    """GDPR-compliant live chat for a Flask app.
+
+    Each of ``db``, ``socketio`` and ``login_manager`` is optional: the host's own
+    instance is reused when given (or already registered on the app); otherwise
+    the extension makes its own. With no ``SQLALCHEMY_DATABASE_URI``, data lives in
+    SQLite under the app's instance folder.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        db: SQLAlchemy | None = None,
+        socketio: SocketIO | None = None,
+        login_manager: LoginManager | None = None,
+    ) -> None:
+        self._db = db
+        self._socketio = socketio
+        self._login_manager = login_manager
+        self._identify_visitor: VisitorIdentifier | None = None
+        #: The Flask-SocketIO instance in use (``chat.socketio.run(app)``).
+        self.socketio: SocketIO | None = socketio
+        #: The Flask-SQLAlchemy instance in use.
+        self.db: SQLAlchemy | None = db
+        if app is not None:
+            self.init_app(app)
+
+    # -- registration -----------------------------------------------------------------
+
+    def init_app(self, app: Flask) -> None:
+        """Register the extension on ``app``; raises ``RuntimeError`` the second time."""
+        if "gdprchat" in app.extensions:
+            raise RuntimeError("flask-gdprchat is already registered on this app")
+        apply_defaults(app.config)
+        self._ensure_secret_key(app)
+
+        db, owns_db = self._setup_db(app)
+        socketio = self._setup_socketio(app)
+        login_manager = self._setup_login(app)
+        state = ChatState(
+            chat=self, db=db, socketio=socketio, login_manager=login_manager, owns_db=owns_db
+        )
+        app.extensions["gdprchat"] = state
+        self.db, self.socketio = db, socketio
+
+        from .blueprints import build_blueprint
+        from .cli import gdprchat_cli
+        from .csrf import csrf_token
+        from .widget import widget_markup
+
+        app.register_blueprint(build_blueprint(app.config["GDPRCHAT_URL_PREFIX"]))
+        app.add_template_global(widget_markup, "gdprchat_widget")
+        # Our forms (and the dashboard's) need csrf_token() even when the host
+        # does not use Flask-WTF's CSRFProtect, which would guard all its views.
+        if "csrf_token" not in app.jinja_env.globals:
+            app.add_template_global(csrf_token, "csrf_token")
+        app.cli.add_command(gdprchat_cli)
+
+        from . import realtime
+
+        realtime.register(socketio, app.config["GDPRCHAT_URL_PREFIX"])
+
+        from . import admin
+
+        state.admin = admin.init_admin(app)
+
+        from . import scheduler
+
+        scheduler.init_app(app)
+
+    @staticmethod
+    def _ensure_secret_key(app: Flask) -> None:
+        if app.secret_key:
+            return
+        # Sessions and signed links need a key. Keep a generated one in the instance
+        # folder so that restarts and sibling processes on this machine agree.
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "gdprchat-secret.key")
+        if not os.path.exists(path):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        with open(path) as handle:
+            app.secret_key = handle.read().strip()
+        log.warning("SECRET_KEY is not set; using the key kept in %s", path)
+
+    def _setup_db(self, app: Flask) -> tuple[SQLAlchemy, bool]:
+        db = self._db or app.extensions.get("sqlalchemy")
+        owns_db = db is None
+        if db is None:
+            db = SQLAlchemy()
+        if "sqlalchemy" not in app.extensions:
+            if not app.config.get("SQLALCHEMY_DATABASE_URI") and not app.config.get(
+                "SQLALCHEMY_BINDS"
+            ):
+                app.config["SQLALCHEMY_DATABASE_URI"] = default_sqlite_uri(app)
+            db.init_app(app)
+        elif app.extensions["sqlalchemy"] is not db:
+            raise RuntimeError(
+                "the app already has a different Flask-SQLAlchemy instance; pass it as db="
+            )
+        with app.app_context():
+            configure_engine(db.engine, enforce_foreign_keys=owns_db)
+        return db, owns_db
+
+    def _setup_socketio(self, app: Flask) -> SocketIO:
+        socketio = self._socketio
+        if socketio is None:
+            existing = app.extensions.get("socketio")
+            socketio = existing if isinstance(existing, SocketIO) else SocketIO()
+        if "socketio" not in app.extensions:
+            options: dict[str, Any] = {
+                "cors_allowed_origins": app.config["GDPRCHAT_CORS_ALLOWED_ORIGINS"],
+                "max_http_buffer_size": _max_packet_bytes(app),
+            }
+            queue = app.config["GDPRCHAT_MESSAGE_QUEUE"]
+            if queue:
+                _require("redis", "redis")
+                options["message_queue"] = queue
+                options["channel"] = "gdprchat"
+            socketio.init_app(app, **options)
+        return socketio
+
+    def _setup_login(self, app: Flask) -> LoginManager:
+        manager = self._login_manager or getattr(app, "login_manager", None)
+        if manager is None:
+            manager = LoginManager()
+            manager.init_app(app)
+            # The app has no users of its own; agents sign in apart (see auth.py).
+            manager.user_loader(lambda _user_id: None)
+        elif not hasattr(app, "login_manager"):
+            manager.init_app(app)
+        return manager
+
+    # -- hooks for the host -----------------------------------------------------------
+
+    def identify_visitor(self, func: VisitorIdentifier) -> VisitorIdentifier:
+        """Register a function returning the signed-in host user as a visitor.
+
+        It returns ``{"external_id", "name", "email", ...}`` or None. Such visitors
+        chat as identified contacts without the pre-chat fields, but still consent.
+        """
+        self._identify_visitor = func
+        return func
+
+    # -- Python API for host apps -----------------------------------------------------
+
+    def export_subject(self, email: str, fmt: str = "json") -> bytes:
+        """All personal data and chat history of ``email`` as CSV, JSON or XML bytes."""
+        from .export import export_bytes
+
+        return export_bytes(email, fmt, channel="api")
+
+    def erase_subject(self, email: str) -> bool:
+        """Erase every trace of ``email`` now. Returns False if nothing was held."""
+        from .rights import erase_by_email
+
+        return erase_by_email(email, channel="api")
+
+    def restrict_subject(self, email: str) -> bool:
+        """Freeze ``email``'s data (Art. 18). Returns False if nothing was held."""
+        from .rights import restrict_by_email
+
+        return restrict_by_email(email, restricted=True, channel="api")
+
+    def unrestrict_subject(self, email: str) -> bool:
+        """Lift a restriction within the grace period. Returns False if none was held."""
+        from .rights import restrict_by_email
+
+        return restrict_by_email(email, restricted=False, channel="api")
+
+
+def _max_packet_bytes(app: Flask) -> int:
+    # Room for the longest message in 4-byte UTF-8 plus the envelope; bigger
+    # packets are cut off by the transport before any handler runs.
+    return app.config["GDPRCHAT_MAX_MESSAGE_LENGTH"] * 4 + 16_384
+
+
+def _require(module: str, extra: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        raise ConfigError(
+            f"this setting needs the '{module}' package: pip install 'flask-gdprchat[{extra}]'"
+        ) from None
+
+
+__all__ = ["GDPRChat"]

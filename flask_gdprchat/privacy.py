@@ -1,0 +1,6 @@
+"""privacy views."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("privacy", __name__)

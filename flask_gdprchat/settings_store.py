@@ -1,0 +1,53 @@
+"""Saved dashboard settings: reading and writing the values that override config."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import audit
+from .config import RUNTIME_KEYS, forget_cached_settings, validate_value
+from .models import SavedSetting
+from .state import session
+
+
+def load_saved_settings() -> dict[str, Any]:
+    """Every saved override, by key (without the ``GDPRCHAT_`` prefix)."""
+    try:
+        rows = session().execute(select(SavedSetting.key, SavedSetting.value)).all()
+    except SQLAlchemyError:
+        # Before init-db there is no table: the config alone is in force.
+        session().rollback()
+        return {}
+    return {key: value for key, value in rows if key in RUNTIME_KEYS}
+
+
+def save_settings(values: dict[str, Any], *, agent_id: int | None = None) -> list[str]:
+    """Validate and save overrides, audit which keys changed, and commit.
+
+    Returns the keys that changed. Raises ``ConfigError`` naming a bad key, and
+    then saves nothing.
+    """
+    for key, value in values.items():
+        if key not in RUNTIME_KEYS:
+            raise KeyError(f"GDPRCHAT_{key} cannot be changed at run time")
+        validate_value(key, value)
+    db = session()
+    changed = []
+    for key, value in values.items():
+        row = db.get(SavedSetting, key)
+        if row is None:
+            db.add(SavedSetting(key=key, value=value, updated_by_agent_id=agent_id))
+        elif row.value != value:
+            row.value = value
+            row.updated_by_agent_id = agent_id
+        else:
+            continue
+        changed.append(key)
+    if changed:
+        audit.record("settings_changed", actor=f"agent:{agent_id}" if agent_id else "system",
+                     keys=sorted(changed))
+    db.commit()
+    forget_cached_settings()
+    return changed
