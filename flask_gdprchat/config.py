@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "RESTRICTED_GRACE_DAYS": 183,
     #: ``redis://`` URL shared by several server processes, or ``None``.
     "MESSAGE_QUEUE": None,
+    #: Channel on the queue; processes of one site share it, other sites use their own.
+    "MESSAGE_QUEUE_CHANNEL": "gdprchat",
     #: Run the retention and campaign jobs inside this process.
     "SCHEDULER": True,
     #: Seconds a privacy-center link stays valid.
@@ -151,6 +153,7 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "IDENTIFIED_RETENTION_DAYS": (_optional_positive_int, "a positive whole number or None"),
     "RESTRICTED_GRACE_DAYS": (_positive_int, "a positive whole number of days"),
     "MESSAGE_QUEUE": (_queue, "None or a redis:// URL"),
+    "MESSAGE_QUEUE_CHANNEL": (_nonempty_str, "a non-empty string"),
     "SCHEDULER": (lambda v: isinstance(v, bool), "True or False"),
     "TOKEN_MAX_AGE": (_positive_int, "a positive whole number of seconds"),
     "MAX_MESSAGE_LENGTH": (_positive_int, "a positive whole number of characters"),

@@ -140,7 +140,7 @@ class GDPRChat:
             if queue:
                 _require("redis", "redis")
                 options["message_queue"] = queue
-                options["channel"] = "gdprchat"
+                options["channel"] = app.config["GDPRCHAT_MESSAGE_QUEUE_CHANNEL"]
             socketio.init_app(app, **options)
         return socketio
 

@@ -26,6 +26,11 @@ pytest_plugins = [
     "tests.plugins.signals",
     "tests.plugins.servers",
     "tests.plugins.browser",
+    # One plugin per feature, for fixtures that feature's tests share.
+    "tests.plugins.chat",
+    "tests.plugins.rights",
+    "tests.plugins.admin",
+    "tests.plugins.retention",
 ]
 
 POSTGRES_URL = os.environ.get("GDPRCHAT_TEST_POSTGRES_URL")

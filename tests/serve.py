@@ -25,6 +25,7 @@ def main() -> None:
         SQLALCHEMY_DATABASE_URI=os.environ["GDPRCHAT_TEST_DB_URI"],
         GDPRCHAT_SCHEDULER=False,
         GDPRCHAT_MESSAGE_QUEUE=os.environ.get("GDPRCHAT_TEST_QUEUE") or None,
+        GDPRCHAT_MESSAGE_QUEUE_CHANNEL=os.environ.get("GDPRCHAT_TEST_CHANNEL", "gdprchat"),
     )
     GDPRChat(app)
     server = make_server("127.0.0.1", port, app, threaded=True)

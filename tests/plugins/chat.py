@@ -1,0 +1,2 @@
+"""Fixtures shared by the chat tests."""
+from __future__ import annotations
