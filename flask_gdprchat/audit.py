@@ -32,6 +32,11 @@ def subject_ref(email_or_id: str | int) -> str:
     return hmac.new(key, value, hashlib.sha256).hexdigest()
 
 
+def ref_for_contact(contact: Any) -> str:
+    """The subject reference of a contact: by e-mail when known, else by id."""
+    return subject_ref(contact.email or f"contact:{contact.id}")
+
+
 def _digest(prev_hash: str, event: AuditEvent) -> str:
     body = json.dumps(
         {

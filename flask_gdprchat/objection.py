@@ -1,0 +1,45 @@
+"""The right to object (Art. 21): unsubscribing stops every campaign at once."""
+from __future__ import annotations
+
+from flask import current_app
+
+from . import audit, signals
+from .clock import utcnow
+from .models import Contact
+from .state import session
+from .subject_requests import log_fulfilled
+
+
+def unsubscribe_contact(contact: Contact, *, channel: str) -> bool:
+    """Stop all manual and automatic campaigns, e-mail and chat, for ``contact``.
+
+    Withdraws the marketing consent records too. Returns False when the contact
+    was already unsubscribed. The caller commits.
+    """
+    if contact.unsubscribed_at is not None:
+        return False
+    now = utcnow()
+    contact.unsubscribed_at = now
+    contact.marketing_consent = False
+    for record in contact.consents:
+        if record.purpose == "marketing" and record.withdrawn_at is None:
+            record.withdrawn_at = now
+    ref = audit.ref_for_contact(contact)
+    log_fulfilled("unsubscribe", ref=ref, channel=channel)
+    audit.record("subject_unsubscribed", ref=ref, actor=channel)
+    signals.subject_unsubscribed.send(
+        current_app._get_current_object(), contact_id=contact.id, channel=channel
+    )
+    return True
+
+
+def may_receive_campaigns(contact: Contact) -> bool:
+    """The one rule for campaigns: marketing consent, not unsubscribed, not restricted."""
+    return (
+        contact.marketing_consent
+        and contact.unsubscribed_at is None
+        and contact.restricted_at is None
+    )
+
+
+__all__ = ["unsubscribe_contact", "may_receive_campaigns"]
