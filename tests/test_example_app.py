@@ -137,6 +137,7 @@ def test_home_page_in_chromium(site: Flask, live_server: Any, browser: Any, scre
     assert widget.value.status == 200
     assert page.get_by_role("heading", name="Healthy teeth, unhurried care.").is_visible()
     screenshot(page, "example-home")
+    screenshot(page, "example-home-full", full_page=True)
     page.goto(server.url + "/prices")
     assert page.get_by_role("cell", name="€65").first.is_visible()
     screenshot(page, "example-prices")
