@@ -7,20 +7,27 @@ agent closes them from any process: a disconnect by sid travels over the queue.
 """
 from __future__ import annotations
 
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from flask import request
 from flask import session as flask_session
 from flask_socketio import Namespace, SocketIO
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
+from . import access, chat, consent
 from .access import conversation_for_token
 from .auth import SESSION_KEY, agent_from_session
-from .models import LiveSocket
+from .config import setting
+from .models import Agent, Contact, Conversation, LiveSocket
 from .state import session, state
 
 NAMESPACE = "/gdprchat"
 AGENTS_ROOM = "agents"
+#: Seconds over which ``MESSAGES_PER_10S`` is counted.
+FLOOD_WINDOW = 10.0
 
 
 def agent_room(agent_id: int) -> str:
@@ -31,16 +38,59 @@ def conversation_room(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 
 
+@dataclass
+class _Client:
+    """What this process remembers about one of its sockets (never shared)."""
+
+    visitor_token: str | None = None
+    #: The visitor accepted the policy version in force when it connected.
+    consent_current: bool = True
+    sent: deque[float] = field(default_factory=deque)
+
+    def flooding(self, limit: int) -> bool:
+        """Count one message; True when over ``limit`` in the last ten seconds."""
+        now = time.monotonic()
+        while self.sent and now - self.sent[0] > FLOOD_WINDOW:
+            self.sent.popleft()
+        if len(self.sent) >= limit:
+            return True
+        self.sent.append(now)
+        return False
+
+
+def _refuse(error: str) -> dict[str, Any]:
+    return {"ok": False, "error": error}
+
+
+def _as_id(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class ChatNamespace(Namespace):
-    """Visitors authenticate with their token, agents with their session."""
+    """Visitors authenticate with their token, agents with their session.
+
+    Every handler checks access again through :mod:`flask_gdprchat.access`: an
+    agent's session is re-read from the database at each event, so a revoked
+    agent fails at once; a visitor's token must open the conversation named.
+    """
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(namespace)
+        self._clients: dict[str, _Client] = {}
+
+    # -- connection ---------------------------------------------------------------------
 
     def on_connect(self, auth: Any = None) -> None:
         token = auth.get("visitor_token") if isinstance(auth, dict) else None
         db = session()
         if token:
-            conversation = conversation_for_token(token)
+            conversation = conversation_for_token(token) if isinstance(token, str) else None
             if conversation is None:
                 raise ConnectionRefusedError("unknown or expired visitor token")
+            self._clients[request.sid] = _Client(
+                visitor_token=token,
+                consent_current=consent.consent_is_current(conversation.contact_id),
+            )
             self.enter_room(request.sid, conversation_room(conversation.id))
             db.add(LiveSocket(sid=request.sid, conversation_id=conversation.id))
             db.commit()
@@ -48,15 +98,183 @@ class ChatNamespace(Namespace):
         agent = agent_from_session(flask_session.get(SESSION_KEY))
         if agent is None:
             raise ConnectionRefusedError("sign in as an agent or give a visitor token")
+        self._clients[request.sid] = _Client()
         self.enter_room(request.sid, AGENTS_ROOM)
         self.enter_room(request.sid, agent_room(agent.id))
         db.add(LiveSocket(sid=request.sid, agent_id=agent.id))
         db.commit()
 
     def on_disconnect(self, reason: Any = None) -> None:
+        self._clients.pop(request.sid, None)
         db = session()
         db.execute(delete(LiveSocket).where(LiveSocket.sid == request.sid))
         db.commit()
+
+    # -- who is calling -----------------------------------------------------------------
+
+    def _client(self) -> _Client | None:
+        return self._clients.get(request.sid)
+
+    def _agent(self) -> Agent | None:
+        """The calling agent, checked again now; a revoked one is disconnected."""
+        agent = agent_from_session(flask_session.get(SESSION_KEY))
+        if agent is None:
+            self.disconnect(request.sid)
+        return agent
+
+    # -- events -------------------------------------------------------------------------
+
+    def on_send_message(self, data: Any = None) -> dict[str, Any]:
+        """``{conversation_id, text}`` from a visitor or an agent; stored, then relayed."""
+        client = self._client()
+        if client is None or not isinstance(data, dict):
+            return _refuse("send {conversation_id, text}")
+        try:
+            text = chat.check_text(data.get("text"))
+        except chat.ChatError as exc:
+            return _refuse(exc.error)
+        conversation_id = _as_id(data.get("conversation_id"))
+        if client.visitor_token is not None:
+            conversation = access.visitor_may_access(client.visitor_token, conversation_id)
+            if conversation is None:
+                return _refuse("not your conversation")
+            if not client.consent_current:
+                return _refuse("consent_required: accept the current privacy policy first")
+            if not access.conversation_is_open_for_processing(conversation):
+                return _refuse("this conversation is restricted")
+            author, author_name, agent_id = "visitor", chat.visitor_name(conversation.contact), None
+        else:
+            agent = self._agent()
+            if agent is None:
+                return _refuse("your session has ended")
+            conversation = (
+                session().get(Conversation, conversation_id) if conversation_id else None
+            )
+            if conversation is None:
+                return _refuse("no such conversation")
+            if not access.agent_may_reply(agent, conversation):
+                return _refuse("you may not reply in this conversation")
+            author, author_name, agent_id = "agent", agent.first_name, agent.id
+        if client.flooding(setting("MESSAGES_PER_10S")):
+            return _refuse("too many messages: wait a few seconds")
+        message_id, created = chat.store_message(
+            conversation.id, conversation.contact_id, author, text, agent_id=agent_id
+        )
+        payload = chat.message_payload(
+            message_id, conversation.id, author, author_name, text, created, agent_id=agent_id
+        )
+        self.emit("message", payload, to=[conversation_room(conversation.id), AGENTS_ROOM])
+        chat.announce_message(payload)
+        return {"ok": True, "message": payload}
+
+    def on_join(self, data: Any = None) -> dict[str, Any]:
+        """An agent opens a conversation: joins its room, gets its history, marks it read."""
+        client = self._client()
+        if client is None or client.visitor_token is not None:
+            return _refuse("only agents join conversations")
+        agent = self._agent()
+        if agent is None:
+            return _refuse("your session has ended")
+        conversation_id = _as_id(data.get("conversation_id")) if isinstance(data, dict) else None
+        conversation = session().get(Conversation, conversation_id) if conversation_id else None
+        if not access.agent_may_view(agent, conversation):
+            return _refuse("no such conversation")
+        assert conversation is not None
+        self.enter_room(request.sid, conversation_room(conversation.id))
+        _mark_read(conversation.id)
+        return {
+            "ok": True,
+            "conversation_id": conversation.id,
+            "messages": chat.history(conversation),
+            "can_reply": access.agent_may_reply(agent, conversation),
+        }
+
+    def on_read(self, data: Any = None) -> dict[str, Any]:
+        """An agent has seen a conversation's new messages."""
+        client = self._client()
+        if client is None or client.visitor_token is not None:
+            return _refuse("only agents mark conversations read")
+        agent = self._agent()
+        conversation_id = _as_id(data.get("conversation_id")) if isinstance(data, dict) else None
+        conversation = session().get(Conversation, conversation_id) if conversation_id else None
+        if not access.agent_may_view(agent, conversation):
+            return _refuse("no such conversation")
+        _mark_read(conversation_id)  # type: ignore[arg-type]
+        return {"ok": True}
+
+    def on_edit_message(self, data: Any = None) -> dict[str, Any]:
+        """``{message_id, text}``: an agent with ``edit_messages`` edits its own message."""
+        client = self._client()
+        if client is None or client.visitor_token is not None:
+            return _refuse("only agents edit messages")
+        agent = self._agent()
+        if agent is None:
+            return _refuse("your session has ended")
+        if not isinstance(data, dict):
+            return _refuse("send {message_id, text}")
+        try:
+            payload = chat.edit_message(agent, data.get("message_id"), data.get("text"))
+        except chat.ChatError as exc:
+            return _refuse(exc.error)
+        self.emit("message_edited", payload,
+                  to=[conversation_room(payload["conversation_id"]), AGENTS_ROOM])
+        return {"ok": True, "message": payload}
+
+    def on_typing(self, data: Any = None) -> dict[str, Any]:
+        """``{conversation_id}``: show the other side that someone is typing."""
+        client = self._client()
+        conversation_id = _as_id(data.get("conversation_id")) if isinstance(data, dict) else None
+        if client is None or conversation_id is None:
+            return _refuse("send {conversation_id}")
+        if client.visitor_token is not None:
+            if access.visitor_may_access(client.visitor_token, conversation_id) is None:
+                return _refuse("not your conversation")
+            body = {"conversation_id": conversation_id, "author": "visitor"}
+            rooms = [conversation_room(conversation_id), AGENTS_ROOM]
+        else:
+            agent = self._agent()
+            conversation = session().get(Conversation, conversation_id)
+            if not access.agent_may_view(agent, conversation):
+                return _refuse("no such conversation")
+            assert agent is not None
+            body = {"conversation_id": conversation_id, "author": "agent",
+                    "author_name": agent.first_name}
+            rooms = [conversation_room(conversation_id)]
+        self.emit("typing", body, to=rooms, skip_sid=request.sid)
+        return {"ok": True}
+
+
+def _mark_read(conversation_id: int) -> None:
+    db = session()
+    db.execute(update(Conversation).where(Conversation.id == conversation_id).values(unread_count=0))
+    db.commit()
+
+
+def conversation_summary(conversation: Conversation, contact: Contact) -> dict[str, Any]:
+    """How the inbox lists a conversation (for agents only)."""
+    return {
+        "conversation_id": conversation.id,
+        "contact_id": contact.id,
+        "contact_name": chat.visitor_name(contact),
+        "identified": not contact.is_anonymous,
+        "status": conversation.status,
+        "created_at": chat.iso(conversation.created_at),
+        "last_activity_at": chat.iso(conversation.last_activity_at),
+        "unread_count": conversation.unread_count or 0,
+        "restricted": contact.restricted_at is not None,
+    }
+
+
+def announce_conversation(conversation: Conversation, contact: Contact) -> None:
+    """Tell every agent a conversation started (``conversation_started``)."""
+    state.socketio.emit("conversation_started", conversation_summary(conversation, contact),
+                        namespace=NAMESPACE, to=AGENTS_ROOM)
+
+
+def emit_notice(payload: dict[str, Any]) -> None:
+    """Relay a stored system notice to the conversation and the agents."""
+    state.socketio.emit("notice", payload, namespace=NAMESPACE,
+                        to=[conversation_room(payload["conversation_id"]), AGENTS_ROOM])
 
 
 def register(socketio: SocketIO, url_prefix: str) -> None:
