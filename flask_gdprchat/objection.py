@@ -1,7 +1,10 @@
 """The right to object (Art. 21): unsubscribing stops every campaign at once."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
+from sqlalchemy import and_
 
 from . import audit, signals
 from .clock import utcnow
@@ -42,4 +45,16 @@ def may_receive_campaigns(contact: Contact) -> bool:
     )
 
 
-__all__ = ["unsubscribe_contact", "may_receive_campaigns"]
+def may_receive_campaigns_clause() -> Any:
+    """:func:`may_receive_campaigns` as an SQL condition on ``Contact``, for queries.
+
+    The same three conditions; ``tests/test_campaigns.py`` checks both agree.
+    """
+    return and_(
+        Contact.marketing_consent.is_(True),
+        Contact.unsubscribed_at.is_(None),
+        Contact.restricted_at.is_(None),
+    )
+
+
+__all__ = ["unsubscribe_contact", "may_receive_campaigns", "may_receive_campaigns_clause"]
