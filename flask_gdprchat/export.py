@@ -313,16 +313,28 @@ def record_export(email: str | None, contacts: Iterable[Contact], fmt: str, chan
         signals.subject_exported.send(app, contact_id=contact.id, format=fmt, channel=channel)
 
 
-def iter_export(email: str | None, fmt: str, contacts: list[Contact] | None = None
+def iter_export(email: str | None, fmt: str, contact_ids: list[int] | None = None
                 ) -> Iterator[str]:
-    """The export of ``email`` (or of ``contacts``) in ``fmt`` as text pieces.
+    """The export of ``email`` (or of the contacts ``contact_ids``) in ``fmt``, in pieces.
 
-    Nothing is logged here: callers log through :func:`record_export` first.
+    Contacts are loaded when the first piece is asked for, so the generator works
+    in whatever session is current then (a streamed response runs after the view's
+    own session is gone). Nothing is logged here: callers use :func:`record_export`.
     """
     check_format(fmt)
-    if contacts is None:
-        contacts = contacts_for_email(email or "")
-    return _WRITERS[fmt](email or "", contacts)
+
+    def generate() -> Iterator[str]:
+        if contact_ids is None:
+            contacts = contacts_for_email(email or "")
+        else:
+            contacts = list(
+                session().scalars(
+                    select(Contact).where(Contact.id.in_(contact_ids)).order_by(Contact.id)
+                )
+            )
+        yield from _WRITERS[fmt](email or "", contacts)
+
+    return generate()
 
 
 def export_bytes(email: str, fmt: str, channel: str) -> bytes:
@@ -333,16 +345,17 @@ def export_bytes(email: str, fmt: str, channel: str) -> bytes:
     if not contacts:
         raise ValueError("no data is held for that e-mail address")
     record_export(email, contacts, fmt, channel)
-    return "".join(iter_export(email, fmt, contacts_for_email(email))).encode("utf-8")
+    return "".join(iter_export(email, fmt, [c.id for c in contacts])).encode("utf-8")
 
 
 def export_response(email: str | None, fmt: str, channel: str, contacts: list[Contact],
                     *, actor: str | None = None) -> Response:
     """A streamed download of the export (logged before the first byte)."""
     check_format(fmt)
+    contact_ids = [c.id for c in contacts]
     record_export(email, contacts, fmt, channel, actor=actor)
     stamp = utcnow().strftime("%Y%m%d")
-    body = stream_with_context(iter_export(email, fmt, contacts))
+    body = stream_with_context(iter_export(email, fmt, contact_ids))
     response = Response(body, mimetype=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="my-chat-data-{stamp}.{fmt}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
