@@ -1,0 +1,121 @@
+"""Settings saved in the dashboard override the config at run time."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from flask_gdprchat.config import setting
+from flask_gdprchat.models import AuditEvent, SavedSetting
+from flask_gdprchat.state import session
+from tests.plugins.admin import ADMIN_URL
+
+RETENTION = f"{ADMIN_URL}/retention/"
+WIDGET = f"{ADMIN_URL}/widget/"
+
+
+def _post(client, url, csrf_from, **fields):
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    return client.post(url, data={**fields, "csrf_token": token})
+
+
+def _saved(app) -> dict:
+    with app.app_context():
+        return {row.key: row.value for row in session().scalars(select(SavedSetting))}
+
+
+def test_the_form_shows_the_settings_in_force(admin_client):
+    page = admin_client.get(RETENTION).get_data(as_text=True)
+    assert 'name="anonymous_retention_days"' in page and 'value="270"' in page
+    assert 'value="183"' in page
+
+
+def test_saved_retention_applies_at_the_next_request_without_restart(app, admin_client, csrf_from):
+    response = _post(admin_client, RETENTION, csrf_from, anonymous_retention_days="90",
+                     identified_retention_days="400", restricted_grace_days="60")
+    assert response.status_code == 302
+    with app.test_request_context():
+        assert setting("ANONYMOUS_RETENTION_DAYS") == 90
+        assert setting("IDENTIFIED_RETENTION_DAYS") == 400
+        assert setting("RESTRICTED_GRACE_DAYS") == 60
+    assert app.config["GDPRCHAT_ANONYMOUS_RETENTION_DAYS"] == 270  # the config is untouched
+    page = admin_client.get(RETENTION).get_data(as_text=True)
+    assert 'value="90"' in page and "1 setting(s) changed" not in page
+    with app.app_context():
+        audit = session().scalars(select(AuditEvent).where(AuditEvent.event == "settings_changed")).one()
+        assert audit.details["keys"] == [
+            "ANONYMOUS_RETENTION_DAYS", "IDENTIFIED_RETENTION_DAYS", "RESTRICTED_GRACE_DAYS"]
+
+
+def test_an_empty_identified_retention_means_kept_until_erased(app, admin_client, csrf_from):
+    _post(admin_client, RETENTION, csrf_from, anonymous_retention_days="270",
+          identified_retention_days="30", restricted_grace_days="183")
+    _post(admin_client, RETENTION, csrf_from, anonymous_retention_days="270",
+          identified_retention_days="", restricted_grace_days="183")
+    with app.test_request_context():
+        assert setting("IDENTIFIED_RETENTION_DAYS") is None
+
+
+def test_a_bad_value_names_the_field_and_nothing_is_saved(app, admin_client, csrf_from):
+    response = _post(admin_client, RETENTION, csrf_from, anonymous_retention_days="0",
+                     identified_retention_days="30", restricted_grace_days="183")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Nothing was saved" in page
+    assert "Anonymous conversations are kept for (days): GDPRCHAT_ANONYMOUS_RETENTION_DAYS must be" in page
+    assert _saved(app) == {}
+
+
+def test_text_instead_of_a_number_is_refused(app, admin_client, csrf_from):
+    response = _post(admin_client, RETENTION, csrf_from, anonymous_retention_days="soon",
+                     restricted_grace_days="183")
+    assert response.status_code == 400
+    assert "Anonymous conversations are kept for (days): Not a valid integer" in response.get_data(as_text=True)
+    assert _saved(app) == {}
+
+
+WIDGET_FORM = {
+    "prechat_fields": ["name", "email"],
+    "prechat_required": ["email"],
+    "consent_text": "I accept the <b>policy</b>.",
+    "marketing_consent_text": "Send me news.",
+    "privacy_policy_url": "",
+    "privacy_policy_version": "2",
+    "widget_title": "Talk to us",
+    "widget_greeting": "Hello!",
+    "widget_color": "#112233",
+}
+
+
+def test_widget_settings_are_saved_and_read_back(app, admin_client, csrf_from):
+    response = _post(admin_client, WIDGET, csrf_from, **WIDGET_FORM)
+    assert response.status_code == 302
+    with app.test_request_context():
+        assert setting("PRECHAT_FIELDS") == ["name", "email"]
+        assert setting("PRECHAT_REQUIRED") == ["email"]
+        assert setting("PRIVACY_POLICY_VERSION") == "2"
+        assert setting("PRIVACY_POLICY_URL") is None
+        assert setting("WIDGET_COLOR") == "#112233"
+    page = admin_client.get(WIDGET).get_data(as_text=True)
+    # Saved wording is shown back as text, never as markup.
+    assert "I accept the &lt;b&gt;policy&lt;/b&gt;." in page
+
+
+def test_a_required_field_must_be_shown(app, admin_client, csrf_from):
+    response = _post(admin_client, WIDGET, csrf_from,
+                     **{**WIDGET_FORM, "prechat_required": ["phone"]})
+    assert response.status_code == 400
+    assert "a required field must also be shown: phone" in response.get_data(as_text=True)
+    assert _saved(app) == {}
+
+
+def test_a_bad_colour_names_the_field(app, admin_client, csrf_from):
+    response = _post(admin_client, WIDGET, csrf_from, **{**WIDGET_FORM, "widget_color": "red"})
+    assert response.status_code == 400
+    assert "Widget colour: GDPRCHAT_WIDGET_COLOR must be" in response.get_data(as_text=True)
+    assert _saved(app) == {}
+
+
+def test_the_privacy_page_states_the_saved_retention(app, admin_client, csrf_from):
+    _post(admin_client, RETENTION, csrf_from, anonymous_retention_days="123",
+          identified_retention_days="", restricted_grace_days="183")
+    page = app.test_client().get("/gdprchat/privacy").get_data(as_text=True)
+    assert "123" in page
