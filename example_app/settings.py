@@ -57,7 +57,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "GDPRCHAT_CONTROLLER_EMAIL": "privacy@brightsmile.example",
         "GDPRCHAT_WIDGET_COLOR": "#0f766e",
         "GDPRCHAT_WIDGET_TITLE": "Ask Brightsmile",
-        "GDPRCHAT_WIDGET_GREETING": "Hi! Questions about a treatment or an appointment?",
+        "GDPRCHAT_WIDGET_GREETING": "Hi! How can we help with your smile?",
         # Patients signed in are known by name already; only ask anonymous visitors.
         "GDPRCHAT_PRECHAT_FIELDS": ["name", "email", "phone"],
     }

@@ -16,7 +16,8 @@ from flask_gdprchat.state import session
 from .conftest import login
 
 PAGES = ["/", "/treatments", "/prices", "/contact", "/patients/sign-in"]
-WIDGET_TAG = re.compile(r'<script src="/gdprchat/widget\.js" defer></script>')
+WIDGET_TAG = re.compile(r'<script src="/gdprchat/widget\.js" defer[^>]*></script>')
+IDENTIFIED = 'data-gdprchat-identified="1"'
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def test_every_page_renders_with_the_chat_widget(site: Flask, path: str) -> None
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert len(WIDGET_TAG.findall(html)) == 1
+    assert IDENTIFIED not in html  # nobody is signed in
     assert "Brightsmile" in html
 
 
@@ -65,7 +67,10 @@ def test_patient_area_widget_and_own_sign_in_work_beside_the_chat(site: Flask) -
     page = client.get("/patients/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Hello, Maria" in html and WIDGET_TAG.search(html)
+    assert "Hello, Maria" in html
+    # The widget is told the visitor is known, so it skips the pre-chat fields.
+    tag = WIDGET_TAG.search(html)
+    assert tag and IDENTIFIED in tag.group(0)
 
 
 def test_a_wrong_patient_password_is_refused(site: Flask) -> None:
@@ -136,8 +141,34 @@ def test_home_page_in_chromium(site: Flask, live_server: Any, browser: Any, scre
         page.goto(server.url + "/")
     assert widget.value.status == 200
     assert page.get_by_role("heading", name="Healthy teeth, unhurried care.").is_visible()
+    launcher = page.locator("#gdprchat-launcher")
+    launcher.wait_for(state="visible")
     screenshot(page, "example-home")
     screenshot(page, "example-home-full", full_page=True)
+    launcher.click()
+    page.locator("#gdprchat-panel").wait_for(state="visible")
+    screenshot(page, "example-home-chat-open")
+    assert page.get_by_label("Name (optional)").is_visible()  # anonymous: pre-chat form
+    page.close()
+
+
+@pytest.mark.browser
+def test_signed_in_patient_skips_the_pre_chat_fields_in_chromium(
+    site: Flask, live_server: Any, browser: Any, screenshot: Any
+) -> None:
+    server = live_server(site)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(server.url + "/patients/sign-in")
+    page.locator("main input[name=email]").fill(PATIENT_EMAIL)
+    page.locator("main input[name=password]").fill(PATIENT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Hello, Maria").wait_for()
+    page.locator("#gdprchat-launcher").click()
+    page.locator("#gdprchat-panel").wait_for(state="visible")
+    consent = page.get_by_label("I have read and accept the privacy policy.")
+    consent.wait_for(state="visible")  # consent is still asked for
+    assert not page.get_by_label("Name (optional)").is_visible()
+    screenshot(page, "example-patient-chat-open")
     page.goto(server.url + "/prices")
     assert page.get_by_role("cell", name="€65").first.is_visible()
     screenshot(page, "example-prices")
