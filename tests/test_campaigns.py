@@ -1,0 +1,148 @@
+"""Campaigns reach only contacts who may receive them, with one-click unsubscribe."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from flask_gdprchat.campaigns import create_and_send, run_automatic_campaigns
+from flask_gdprchat.models import Campaign, CampaignDelivery, Contact, Message
+from flask_gdprchat.objection import may_receive_campaigns, may_receive_campaigns_clause
+from flask_gdprchat.state import session
+from tests.plugins.admin import ADMIN_URL
+from tests.plugins.mail import body_html, body_text
+
+
+@pytest.fixture
+def audience(make_contact):
+    """One contact of each kind; only ``yes`` may receive campaigns."""
+    return {
+        "yes": make_contact("yes@example.test"),
+        "no_consent": make_contact("noconsent@example.test", marketing=False),
+        "unsubscribed": make_contact("unsub@example.test", unsubscribed=True),
+        "restricted": make_contact("restricted@example.test", restricted=True),
+    }
+
+
+def test_the_python_rule_and_the_sql_rule_agree(app, audience):
+    with app.app_context():
+        db = session()
+        by_python = {c.id for c in db.scalars(select(Contact)) if may_receive_campaigns(c)}
+        by_sql = set(db.scalars(select(Contact.id).where(may_receive_campaigns_clause())))
+    assert by_python == by_sql == {audience["yes"]}
+
+
+def test_an_email_campaign_reaches_only_consenting_contacts(app, smtp_server, audience):
+    with app.app_context():
+        _campaign, reached = create_and_send("Spring news", "Flowers <b>now</b>.")
+    assert reached == 1
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "yes@example.test"
+    assert message["X-Envelope-To"] == "yes@example.test"
+    assert message["Subject"] == "Spring news"
+    link = message["List-Unsubscribe"].strip("<>")
+    assert link.startswith("http://localhost/gdprchat/unsubscribe/")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert link in body_text(message)
+    assert "Flowers <b>now</b>." in body_text(message)
+    assert "Flowers &lt;b&gt;now&lt;/b&gt;." in body_html(message)
+
+
+def test_the_unsubscribe_link_uses_server_name_outside_a_request(make_app, smtp_server, make_contact):
+    app = make_app(SERVER_NAME="chat.example.test", PREFERRED_URL_SCHEME="https")
+    with app.app_context():
+        from flask_gdprchat.campaigns import unsubscribe_url
+
+        assert unsubscribe_url(7).startswith("https://chat.example.test/gdprchat/unsubscribe/")
+
+
+def test_the_one_click_post_from_the_mail_unsubscribes(app, smtp_server, audience):
+    with app.app_context():
+        create_and_send("News", "Hello")
+    [message] = smtp_server.wait_for(1)
+    link = message["List-Unsubscribe"].strip("<>")
+    client = app.test_client()
+    path = link.removeprefix("http://localhost")
+    assert client.get(path).status_code == 200
+    with app.app_context():
+        assert session().get(Contact, audience["yes"]).unsubscribed_at is None
+    response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    with app.app_context():
+        assert session().get(Contact, audience["yes"]).unsubscribed_at is not None
+        _campaign, reached = create_and_send("More news", "Again")
+    assert reached == 0
+
+
+def test_a_campaign_is_not_sent_twice_to_the_same_contact(app, smtp_server, audience):
+    with app.app_context():
+        campaign, reached = create_and_send("News", "Hello")
+        from flask_gdprchat.campaigns import send_campaign
+
+        assert send_campaign(campaign) == 0
+        assert session().scalar(select(CampaignDelivery.contact_id)) == audience["yes"]
+    assert reached == 1
+
+
+def test_automatic_campaigns_wait_for_the_delay_and_never_repeat(app, smtp_server, make_contact):
+    early = make_contact("early@example.test", chat_days_ago=10)
+    make_contact("recent@example.test", chat_days_ago=1)
+    make_contact("optout@example.test", chat_days_ago=10, unsubscribed=True)
+    with app.app_context():
+        db = session()
+        db.add(Campaign(name="Follow-up", subject="How was it?", body="Tell us.",
+                        channel="email", kind="automatic", delay_days=7))
+        db.commit()
+        assert run_automatic_campaigns() == 1
+        assert run_automatic_campaigns() == 0
+        assert db.scalar(select(CampaignDelivery.contact_id)) == early
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "early@example.test"
+    with app.app_context():
+        later = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(days=7)
+        assert run_automatic_campaigns(now=later) == 1  # the recent one, once its week is up
+    assert [m["To"] for m in smtp_server.wait_for(2)][1] == "recent@example.test"
+
+
+def test_a_chat_campaign_posts_a_notice_to_consenting_contacts_only(app, audience):
+    with app.app_context():
+        _campaign, reached = create_and_send("New hours", "We open at 8.", channel="chat")
+        notices = session().scalars(select(Message).where(Message.author == "system")).all()
+    assert reached == 1
+    assert len(notices) == 1 and "We open at 8." in notices[0].text
+
+
+def test_the_send_campaign_command(app, smtp_server, audience):
+    result = app.test_cli_runner().invoke(
+        args=["gdprchat", "send-campaign", "--subject", "Hi", "--body", "News"])
+    assert result.exit_code == 0, result.output
+    assert "to 1 contact(s)" in result.output
+    assert smtp_server.wait_for(1)[0]["To"] == "yes@example.test"
+
+
+def test_the_send_now_action_in_the_dashboard(app, smtp_server, audience, admin_client, csrf_from):
+    with app.app_context():
+        db = session()
+        campaign = Campaign(name="Launch", subject="We launched", body="Come see.",
+                            channel="email", kind="manual")
+        db.add(campaign)
+        db.commit()
+        campaign_id = campaign.id
+    token = csrf_from(admin_client.get(f"{ADMIN_URL}/campaigns/").get_data(as_text=True))
+    admin_client.post(f"{ADMIN_URL}/campaigns/action/", data={
+        "action": "send", "rowid": str(campaign_id), "csrf_token": token})
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "yes@example.test"
+    # Inside a request, the link takes the request's host.
+    assert message["List-Unsubscribe"].startswith("<http://localhost/gdprchat/unsubscribe/")
+
+
+def test_an_automatic_campaign_needs_a_delay(app, admin_client, csrf_from):
+    token = csrf_from(admin_client.get(f"{ADMIN_URL}/campaigns/new/").get_data(as_text=True))
+    response = admin_client.post(f"{ADMIN_URL}/campaigns/new/", data={
+        "name": "Auto", "subject": "S", "body": "B", "channel": "email", "kind": "automatic",
+        "delay_days": "", "csrf_token": token}, follow_redirects=True)
+    assert "needs a delay" in response.get_data(as_text=True)
+    with app.app_context():
+        assert session().scalars(select(Campaign)).all() == []
