@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 
 from .access import agent_can
-from .auth import agent_required, current_agent
+from .auth import agent_required, current_agent, get_current_agent
 from .csrf import protect
 from .export import export_response
 from .models import Contact, Conversation
@@ -24,6 +24,7 @@ bp = Blueprint("agent_rights", __name__, url_prefix="/agent")
 protect(bp)
 # _contact_actions.html shows only what the agent may do, asking the one access rule.
 bp.add_app_template_global(agent_can, "gdprchat_agent_can")
+bp.add_app_template_global(get_current_agent, "gdprchat_current_agent")
 
 
 def _actor() -> str:
