@@ -85,12 +85,15 @@ def acquire(
         ).rowcount
         if taken:
             return True
+        # RETURNING says whether a row went in; some drivers report a row count
+        # of one for a conflicting insert that did nothing.
         inserted = connection.execute(
             _insert(engine)
             .values(name=name, holder=holder, expires_at=expires)
             .on_conflict_do_nothing(index_elements=["name"])
-        ).rowcount
-        return bool(inserted)
+            .returning(JobLease.name)
+        ).first()
+        return inserted is not None
 
 
 def renew(
