@@ -25,7 +25,7 @@ def export_command(email: str, fmt: str, output: str | None) -> None:
             handle.write(data)
         click.echo(f"Export written to {output} ({len(data)} bytes).", err=True)
     else:
-        click.get_binary_stream("stdout").write(data)
+        click.echo(data, nl=False)  # bytes go to the binary stream untouched
 
 
 @gdprchat_cli.command("erase")
