@@ -60,7 +60,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "GDPRCHAT_WIDGET_GREETING": "Hi! How can we help with your smile?",
         # Patients signed in are known by name already; only ask anonymous visitors.
         "GDPRCHAT_PRECHAT_FIELDS": ["name", "email", "phone"],
+        # Purges run inside this process unless a separate `flask gdprchat scheduler` does.
+        "GDPRCHAT_SCHEDULER": _flag("GDPRCHAT_SCHEDULER", default=True),
     }
-    if _flag("GDPRCHAT_SCHEDULER", default=True) is False:
-        config["GDPRCHAT_SCHEDULER"] = False
     return config
