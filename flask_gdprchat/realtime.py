@@ -116,11 +116,16 @@ class ChatNamespace(Namespace):
         return self._clients.get(request.sid)
 
     def _agent(self) -> Agent | None:
-        """The calling agent, checked again now; a revoked one is disconnected."""
-        agent = agent_from_session(flask_session.get(SESSION_KEY))
-        if agent is None:
-            self.disconnect(request.sid)
-        return agent
+        """The calling agent, checked again now: a revoked one is refused at once.
+
+        (Its socket is closed by :func:`disconnect_agent`; closing it here would
+        swallow the error acknowledgement.)
+        """
+        return agent_from_session(flask_session.get(SESSION_KEY))
+
+    def _relay(self, event: str, data: Any, rooms: list[str], skip_sid: str | None = None) -> None:
+        # One emit to several rooms: a socket in more than one gets it once.
+        self.socketio.emit(event, data, namespace=NAMESPACE, to=rooms, skip_sid=skip_sid)
 
     # -- events -------------------------------------------------------------------------
 
@@ -163,7 +168,7 @@ class ChatNamespace(Namespace):
         payload = chat.message_payload(
             message_id, conversation.id, author, author_name, text, created, agent_id=agent_id
         )
-        self.emit("message", payload, to=[conversation_room(conversation.id), AGENTS_ROOM])
+        self._relay("message", payload, [conversation_room(conversation.id), AGENTS_ROOM])
         chat.announce_message(payload)
         return {"ok": True, "message": payload}
 
@@ -216,8 +221,8 @@ class ChatNamespace(Namespace):
             payload = chat.edit_message(agent, data.get("message_id"), data.get("text"))
         except chat.ChatError as exc:
             return _refuse(exc.error)
-        self.emit("message_edited", payload,
-                  to=[conversation_room(payload["conversation_id"]), AGENTS_ROOM])
+        self._relay("message_edited", payload,
+                    [conversation_room(payload["conversation_id"]), AGENTS_ROOM])
         return {"ok": True, "message": payload}
 
     def on_typing(self, data: Any = None) -> dict[str, Any]:
@@ -240,7 +245,7 @@ class ChatNamespace(Namespace):
             body = {"conversation_id": conversation_id, "author": "agent",
                     "author_name": agent.first_name}
             rooms = [conversation_room(conversation_id)]
-        self.emit("typing", body, to=rooms, skip_sid=request.sid)
+        self._relay("typing", body, rooms, skip_sid=request.sid)
         return {"ok": True}
 
 
