@@ -67,11 +67,13 @@ def server_process(tmp_path: Any) -> Iterator[Callable[..., tuple[str, subproces
     Returns ``(url, process)``; the process is stopped after the test.
     """
     procs: list[subprocess.Popen] = []
+    logs: list[Any] = []
 
     def start(env: dict[str, str] | None = None) -> tuple[str, subprocess.Popen]:
         port = free_port()
         full_env = {**os.environ, **(env or {}), "GDPRCHAT_TEST_PORT": str(port)}
         log = open(tmp_path / f"server-{port}.log", "w")
+        logs.append(log)
         proc = subprocess.Popen(
             [sys.executable, os.path.join(os.path.dirname(__file__), "..", "serve.py")],
             env=full_env,
@@ -96,3 +98,8 @@ def server_process(tmp_path: Any) -> Iterator[Callable[..., tuple[str, subproces
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+    for log in logs:
+        log.close()

@@ -69,7 +69,9 @@
     ".gdprchat-foot a{color:inherit}",
     ".gdprchat-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "@media (max-width:480px){.gdprchat-root{right:12px;bottom:12px}.gdprchat-root.gdprchat-open{inset:0;right:0;bottom:0;gap:0}",
-    ".gdprchat-open .gdprchat-panel{width:100vw;height:100%;border-radius:0;box-shadow:none}.gdprchat-open .gdprchat-launcher{display:none}}"
+    ".gdprchat-open .gdprchat-panel{width:100vw;height:100%;border-radius:0;box-shadow:none}.gdprchat-open .gdprchat-launcher{display:none}",
+    /* 16px stops phones from zooming into a focused field. */
+    ".gdprchat-field input,.gdprchat-composer textarea{font-size:16px}}"
   ].join("\n");
 
   var ICON_CHAT = '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z"/></svg>';
@@ -270,8 +272,9 @@
     this.launcher.setAttribute("aria-label", "Minimise chat");
     this.setUnread(0);
     var focus = this.composer.hidden ? this.formView.querySelector("input") : this.input;
-    if (focus) { focus.focus(); }
-    this.scrollDown();
+    if (focus) { focus.focus({ preventScroll: true }); }
+    // The form reads from its top; a conversation from its newest message.
+    if (this.composer.hidden) { this.body.scrollTop = 0; } else { this.scrollDown(); }
   };
   Widget.prototype.close = function () {
     this.panel.hidden = true;
