@@ -6,9 +6,13 @@ these checks at its very next request or event.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from .config import PERMISSIONS
 from .models import Agent, Contact, Conversation
@@ -86,3 +90,39 @@ def conversation_is_open_for_processing(conversation: Conversation | None) -> bo
         return False
     contact: Contact | None = conversation.contact
     return contact is not None and contact.restricted_at is None
+
+
+@dataclass(frozen=True)
+class VisitorAccess:
+    """What the message path needs to know about a visitor's own conversation."""
+
+    conversation_id: int
+    contact_id: int
+    contact_name: str | None
+    #: False for a restricted subject (see :func:`conversation_is_open_for_processing`).
+    open_for_processing: bool
+    contact_last_activity_at: dt.datetime | None = None
+
+
+def visitor_access(token: str | None, conversation_id: object) -> VisitorAccess | None:
+    """The rule of :func:`visitor_may_access`, as one Core query for the message path.
+
+    None unless ``token`` opens exactly ``conversation_id``; loads no ORM objects,
+    because it runs for every chat message.
+    """
+    if not token or len(token) > 200:
+        return None
+    digest = hash_token(token)
+    conversations, contacts = Conversation.__table__, Contact.__table__
+    row = session().execute(
+        select(conversations.c.id, conversations.c.contact_id, conversations.c.visitor_token_hash,
+               contacts.c.name, contacts.c.restricted_at, contacts.c.last_activity_at)
+        .join(contacts, contacts.c.id == conversations.c.contact_id)
+        .where(conversations.c.visitor_token_hash == digest)
+    ).first()
+    if row is None or not hmac.compare_digest(row.visitor_token_hash, digest):
+        return None
+    if str(row.id) != str(conversation_id):
+        return None
+    return VisitorAccess(row.id, row.contact_id, row.name, row.restricted_at is None,
+                         row.last_activity_at)

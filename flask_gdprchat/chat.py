@@ -21,6 +21,8 @@ from .models import Agent, ConsentRecord, Contact, Conversation, Message, Messag
 from .state import session
 
 VISITOR_FALLBACK_NAME = "Visitor"
+#: How fresh a contact's ``last_activity_at`` is kept by the message path.
+CONTACT_ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)
 
 _messages = Message.__table__
 _conversations = Conversation.__table__
@@ -166,11 +168,14 @@ def store_message(
     text: str,
     *,
     agent_id: int | None = None,
+    contact_active_at: dt.datetime | None = None,
 ) -> tuple[int, dt.datetime]:
     """Store a message and the conversation's activity in one transaction; commit.
 
     A visitor's message counts as unread; an agent's reply marks the
-    conversation read. Returns the message id and its time.
+    conversation read. ``contact_active_at``, when the caller knows it, spares
+    the contact's activity update while it is fresh. Returns the message id and
+    its time.
     """
     db = session()
     now = utcnow()
@@ -186,7 +191,15 @@ def store_message(
     elif author == "agent":
         values["unread_count"] = 0
     db.execute(update(_conversations).where(_conversations.c.id == conversation_id).values(values))
-    db.execute(update(_contacts).where(_contacts.c.id == contact_id).values(last_activity_at=now))
+    # The contact's activity only feeds retention (counted in days): refresh it
+    # when a minute old, so most messages write no contact page at all.
+    stale = now - CONTACT_ACTIVITY_RESOLUTION
+    if contact_active_at is None or contact_active_at < stale:
+        db.execute(
+            update(_contacts)
+            .where(_contacts.c.id == contact_id, _contacts.c.last_activity_at < stale)
+            .values(last_activity_at=now)
+        )
     db.commit()
     return message_id, now
 

@@ -140,14 +140,18 @@ class ChatNamespace(Namespace):
             return _refuse(exc.error)
         conversation_id = _as_id(data.get("conversation_id"))
         if client.visitor_token is not None:
-            conversation = access.visitor_may_access(client.visitor_token, conversation_id)
-            if conversation is None:
+            # The lean form of the same access rule: this runs for every message.
+            own = access.visitor_access(client.visitor_token, conversation_id)
+            if own is None:
                 return _refuse("not your conversation")
             if not client.consent_current:
                 return _refuse("consent_required: accept the current privacy policy first")
-            if not access.conversation_is_open_for_processing(conversation):
+            if not own.open_for_processing:
                 return _refuse("this conversation is restricted")
-            author, author_name, agent_id = "visitor", chat.visitor_name(conversation.contact), None
+            target_id, contact_id = own.conversation_id, own.contact_id
+            active_at = own.contact_last_activity_at
+            author, agent_id = "visitor", None
+            author_name = own.contact_name or chat.VISITOR_FALLBACK_NAME
         else:
             agent = self._agent()
             if agent is None:
@@ -159,16 +163,18 @@ class ChatNamespace(Namespace):
                 return _refuse("no such conversation")
             if not access.agent_may_reply(agent, conversation):
                 return _refuse("you may not reply in this conversation")
+            target_id, contact_id = conversation.id, conversation.contact_id
+            active_at = conversation.contact.last_activity_at
             author, author_name, agent_id = "agent", agent.first_name, agent.id
         if client.flooding(setting("MESSAGES_PER_10S")):
             return _refuse("too many messages: wait a few seconds")
         message_id, created = chat.store_message(
-            conversation.id, conversation.contact_id, author, text, agent_id=agent_id
+            target_id, contact_id, author, text, agent_id=agent_id, contact_active_at=active_at
         )
         payload = chat.message_payload(
-            message_id, conversation.id, author, author_name, text, created, agent_id=agent_id
+            message_id, target_id, author, author_name, text, created, agent_id=agent_id
         )
-        self._relay("message", payload, [conversation_room(conversation.id), AGENTS_ROOM])
+        self._relay("message", payload, [conversation_room(target_id), AGENTS_ROOM])
         chat.announce_message(payload)
         return {"ok": True, "message": payload}
 
