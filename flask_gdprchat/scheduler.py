@@ -241,7 +241,9 @@ def run_foreground(app: Flask, *, on_start: Callable[[], None] | None = None) ->
     def interrupt(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    # SIGINT too: a process started from a script may inherit it ignored, and
+    # Ctrl-C is this command's documented way to stop.
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if on_start is not None:
             scheduler.add_listener(lambda _event: on_start(), mask=EVENT_SCHEDULER_STARTED)
@@ -249,7 +251,8 @@ def run_foreground(app: Flask, *, on_start: Callable[[], None] | None = None) ->
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if scheduler.running:
             scheduler.shutdown(wait=True)
 

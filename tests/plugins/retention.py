@@ -170,7 +170,8 @@ def consistency_problems() -> list[str]:
 
 def database_uri(app: Any) -> str:
     """The app's database URL, with its password, for a child process."""
-    return app.extensions["gdprchat"].db.engine.url.render_as_string(hide_password=False)
+    with app.app_context():
+        return app.extensions["gdprchat"].db.engine.url.render_as_string(hide_password=False)
 
 
 class PurgeChild:
