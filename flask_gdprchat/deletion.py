@@ -17,10 +17,11 @@ statement sees the same transaction.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Union
+from typing import Any, Iterable
 
-from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy import ColumnElement, Delete, Select, Table, bindparam, delete, func, select
 
 from .models import (
     CampaignDelivery,
@@ -34,10 +35,27 @@ from .models import (
 )
 from .state import session
 
-#: Ids given as a list, or as a select of ids evaluated inside the statement.
-Ids = Union[Iterable[int], Select[Any]]
-#: One step of a plan: the kind reported, the model, and the condition on its rows.
-Step = tuple[str, Any, ColumnElement[bool]]
+#: One step of a plan: the kind reported, the table, and the condition on its rows.
+Step = tuple[str, Table, ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """A plan made into statements, once: the deletes and their counting twins."""
+
+    steps: list[tuple[str, Delete, Select[Any]]]
+
+    @classmethod
+    def of(cls, plan: list[Step]) -> _Statements:
+        return cls([
+            (kind, delete(table).where(condition),
+             select(func.count()).select_from(table).where(condition))
+            for kind, table, condition in plan
+        ])
+
+#: The ids a plan acts on, bound when it runs: a plan is built once and reused,
+#: so a purge of a million rows does not rebuild and recompile its statements.
+IDS = bindparam("ids", expanding=True)
 
 
 @dataclass
@@ -58,87 +76,87 @@ class Removed:
         return sum(self.counts.values())
 
 
-def _ids(ids: Ids) -> Any:
-    return ids if isinstance(ids, Select) else list(ids)
-
-
-def _conversation_plan(conversation_ids: Any) -> list[Step]:
-    message_ids = select(Message.id).where(Message.conversation_id.in_(conversation_ids))
+def _conversation_steps(conversation_ids: Any) -> list[Step]:
+    messages, edits, sockets, conversations = (
+        Message.__table__, MessageEdit.__table__, LiveSocket.__table__, Conversation.__table__
+    )
+    message_ids = select(messages.c.id).where(messages.c.conversation_id.in_(conversation_ids))
     return [
-        ("message_edits", MessageEdit, MessageEdit.message_id.in_(message_ids)),
-        ("messages", Message, Message.conversation_id.in_(conversation_ids)),
-        ("sockets", LiveSocket, LiveSocket.conversation_id.in_(conversation_ids)),
-        ("conversations", Conversation, Conversation.id.in_(conversation_ids)),
+        ("message_edits", edits, edits.c.message_id.in_(message_ids)),
+        ("messages", messages, messages.c.conversation_id.in_(conversation_ids)),
+        ("sockets", sockets, sockets.c.conversation_id.in_(conversation_ids)),
+        ("conversations", conversations, conversations.c.id.in_(conversation_ids)),
     ]
 
 
-def _contact_plan(contact_ids: Any) -> list[Step]:
-    conversation_ids = select(Conversation.id).where(Conversation.contact_id.in_(contact_ids))
-    return _conversation_plan(conversation_ids) + [
-        ("consent_records", ConsentRecord, ConsentRecord.contact_id.in_(contact_ids)),
-        ("campaign_deliveries", CampaignDelivery, CampaignDelivery.contact_id.in_(contact_ids)),
-        ("pending_mail", OutboundMail, OutboundMail.contact_id.in_(contact_ids)),
-        ("contacts", Contact, Contact.id.in_(contact_ids)),
+@functools.cache
+def _conversation_plan() -> _Statements:
+    return _Statements.of(_conversation_steps(IDS))
+
+
+@functools.cache
+def _contact_plan() -> _Statements:
+    conversations = Conversation.__table__
+    conversation_ids = select(conversations.c.id).where(conversations.c.contact_id.in_(IDS))
+    by_contact = [
+        ("consent_records", ConsentRecord.__table__),
+        ("campaign_deliveries", CampaignDelivery.__table__),
+        ("pending_mail", OutboundMail.__table__),
     ]
+    contacts = Contact.__table__
+    return _Statements.of(
+        _conversation_steps(conversation_ids)
+        + [(kind, table, table.c.contact_id.in_(IDS)) for kind, table in by_contact]
+        + [("contacts", contacts, contacts.c.id.in_(IDS))]
+    )
 
 
-def _carry_out(plan: list[Step]) -> Removed:
+def _carry_out(plan: _Statements, ids: list[int]) -> Removed:
     db = session()
     removed = Removed()
-    for kind, model, condition in plan:
-        # No session synchronisation: it would fetch every deleted key back
-        # (a million rows in a purge); the caller's objects are expired instead.
-        statement = delete(model).where(condition).execution_options(synchronize_session=False)
-        removed.add(kind, db.execute(statement).rowcount)
+    if not ids:
+        return removed
+    # Pending changes reach the database first, as the ORM's own deletes would.
+    db.flush()
+    connection = db.connection()
+    for kind, statement, _count_statement in plan.steps:
+        removed.add(kind, connection.execute(statement, {"ids": ids}).rowcount)
     # Objects loaded earlier in this session must not be flushed back.
     db.expire_all()
     return removed
 
 
-def _count(plan: list[Step]) -> Removed:
+def _count(plan: _Statements, ids: list[int]) -> Removed:
     db = session()
     removed = Removed()
-    for kind, model, condition in plan:
-        removed.add(kind, db.scalar(select(func.count()).select_from(model).where(condition)))
+    if not ids:
+        return removed
+    connection = db.connection()
+    for kind, _delete_statement, statement in plan.steps:
+        removed.add(kind, connection.execute(statement, {"ids": ids}).scalar_one())
     return removed
 
 
-def _is_empty(ids: Any) -> bool:
-    return isinstance(ids, list) and not ids
-
-
-def delete_conversations(conversation_ids: Ids) -> Removed:
+def delete_conversations(conversation_ids: Iterable[int]) -> Removed:
     """Delete these conversations with their messages, edits and socket rows."""
-    ids = _ids(conversation_ids)
-    if _is_empty(ids):
-        return Removed()
-    return _carry_out(_conversation_plan(ids))
+    return _carry_out(_conversation_plan(), list(conversation_ids))
 
 
-def count_conversations(conversation_ids: Ids) -> Removed:
+def count_conversations(conversation_ids: Iterable[int]) -> Removed:
     """What :func:`delete_conversations` would remove now, removing nothing."""
-    ids = _ids(conversation_ids)
-    if _is_empty(ids):
-        return Removed()
-    return _count(_conversation_plan(ids))
+    return _count(_conversation_plan(), list(conversation_ids))
 
 
-def delete_contacts(contact_ids: Ids) -> Removed:
+def delete_contacts(contact_ids: Iterable[int]) -> Removed:
     """Delete these contacts and everything held about them.
 
     Conversations, messages, consent records, campaign deliveries and unsent mail
     go with them. Privacy links die because they name a contact that no longer
     exists.
     """
-    ids = _ids(contact_ids)
-    if _is_empty(ids):
-        return Removed()
-    return _carry_out(_contact_plan(ids))
+    return _carry_out(_contact_plan(), list(contact_ids))
 
 
-def count_contacts(contact_ids: Ids) -> Removed:
+def count_contacts(contact_ids: Iterable[int]) -> Removed:
     """What :func:`delete_contacts` would remove now, removing nothing."""
-    ids = _ids(contact_ids)
-    if _is_empty(ids):
-        return Removed()
-    return _count(_contact_plan(ids))
+    return _count(_contact_plan(), list(contact_ids))

@@ -61,13 +61,26 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, delete, distinct, exists, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    distinct,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from . import audit, database, deletion, signals
 from .clock import utcnow
 from .config import setting
-from .deletion import Removed
+from .deletion import IDS, Removed
 from .models import Contact, Conversation, LiveSocket, Message, OutboundMail, Throttle
 from .state import session
 
@@ -222,44 +235,49 @@ class _Rule:
     lock: Any
     remove: Callable[[list[Any]], Removed]
     count: Callable[[list[Any]], Removed]
-    #: Rows each item will take with it (the batch budget); None = one row each.
-    weigh: Callable[[list[Any]], dict[Any, int]] | None = None
+    #: Rows each item takes with it, for the batch budget: a correlated count
+    #: fetched with the candidates themselves (one query, one round trip).
+    weight: ColumnElement[int] | None = None
 
 
-def _contact_weights(ids: list[Any]) -> dict[Any, int]:
-    rows = session().execute(
-        select(
-            Conversation.contact_id,
-            func.count(distinct(Conversation.id)) + func.count(Message.id),
-        )
-        .outerjoin(Message, Message.conversation_id == Conversation.id)
-        .where(Conversation.contact_id.in_(ids))
-        .group_by(Conversation.contact_id)
+def _contact_weight() -> ColumnElement[int]:
+    """Rows a contact takes with it: itself, its conversations and their messages."""
+    conversation = aliased(Conversation)
+    conversations = (
+        select(func.count()).select_from(conversation)
+        .where(conversation.contact_id == Contact.id).scalar_subquery()
     )
-    return {contact_id: 1 + n for contact_id, n in rows}
-
-
-def _conversation_weights(ids: list[Any]) -> dict[Any, int]:
-    rows = session().execute(
-        select(Message.conversation_id, func.count())
-        .where(Message.conversation_id.in_(ids))
-        .group_by(Message.conversation_id)
+    messages = (
+        select(func.count()).select_from(Message)
+        .join(conversation, conversation.id == Message.conversation_id)
+        .where(conversation.contact_id == Contact.id).scalar_subquery()
     )
-    return {conversation_id: 1 + n for conversation_id, n in rows}
+    return 1 + conversations + messages
+
+
+def _conversation_weight() -> ColumnElement[int]:
+    """Rows a conversation takes with it: itself and its messages."""
+    return 1 + (
+        select(func.count()).select_from(Message)
+        .where(Message.conversation_id == Conversation.id).scalar_subquery()
+    )
 
 
 def _plain(kind: str, model: Any, key: Any) -> tuple[Callable[..., Removed], Callable[..., Removed]]:
     """Remove and count functions for single rows with no children."""
+    table = model.__table__
+    column = table.c[key.key]
+    delete_statement = delete(table).where(column.in_(IDS))
+    count_statement = select(func.count()).select_from(table).where(column.in_(IDS))
 
     def remove(ids: list[Any]) -> Removed:
         removed = Removed()
-        statement = delete(model).where(key.in_(ids)).execution_options(synchronize_session=False)
-        removed.add(kind, session().execute(statement).rowcount)
+        removed.add(kind, session().connection().execute(delete_statement, {"ids": ids}).rowcount)
         return removed
 
     def count(ids: list[Any]) -> Removed:
         removed = Removed()
-        removed.add(kind, session().scalar(select(func.count()).where(key.in_(ids))))
+        removed.add(kind, session().connection().execute(count_statement, {"ids": ids}).scalar_one())
         return removed
 
     return remove, count
@@ -283,7 +301,7 @@ def _rules(limits: Limits, now: dt.datetime) -> list[_Rule]:
             Contact,
             deletion.delete_contacts,
             deletion.count_contacts,
-            _contact_weights,
+            _contact_weight(),
         ),
         _Rule(
             "expired_contacts",
@@ -292,7 +310,7 @@ def _rules(limits: Limits, now: dt.datetime) -> list[_Rule]:
             Contact,
             deletion.delete_contacts,
             deletion.count_contacts,
-            _contact_weights,
+            _contact_weight(),
         ),
         _Rule(
             "expired_conversations",
@@ -303,7 +321,7 @@ def _rules(limits: Limits, now: dt.datetime) -> list[_Rule]:
             Conversation,
             deletion.delete_conversations,
             deletion.count_conversations,
-            _conversation_weights,
+            _conversation_weight(),
         ),
         # The sweeps below leave alone what the rules above remove with their
         # subject, so that no row is counted twice by a dry run.
@@ -328,7 +346,9 @@ def _rules(limits: Limits, now: dt.datetime) -> list[_Rule]:
                 LiveSocket.connected_at < now - SOCKET_MAX_AGE,
                 or_(
                     LiveSocket.conversation_id.is_(None),
-                    LiveSocket.conversation_id.not_in(conversations_going),
+                    # Correlated, so its cost follows the few socket rows.
+                    ~exists(conversations_going.where(
+                        Conversation.id == LiveSocket.conversation_id)),
                 ),
             ),
             LiveSocket,
@@ -346,8 +366,8 @@ def _rules(limits: Limits, now: dt.datetime) -> list[_Rule]:
     ]
 
 
-def _begin_batch(db: Any, *, write: bool) -> bool:
-    """Open the batch's transaction; True on PostgreSQL (rows are then locked).
+def _begin_batch(db: Any, *, write: bool) -> None:
+    """Open the batch's transaction.
 
     SQLite's driver opens a transaction lazily at the first write, after this
     batch's reads, and a write lock taken that late can fail at once when another
@@ -355,22 +375,17 @@ def _begin_batch(db: Any, *, write: bool) -> bool:
     out the busy timeout), so the batch reads and deletes under one lock.
     """
     connection = db.connection()
-    dialect = connection.dialect.name
-    if write and dialect == "sqlite":
+    if write and connection.dialect.name == "sqlite":
         raw = connection.connection.dbapi_connection
         if not raw.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-    return dialect == "postgresql"
 
 
-def _take(ids: list[Any], weights: dict[Any, int] | None, budget: int) -> tuple[list[Any], int]:
-    """The longest prefix of ``ids`` within ``budget`` rows (at least one item)."""
-    if weights is None:
-        return ids[:budget], min(len(ids), budget)
+def _take(candidates: list[Any], budget: int) -> tuple[list[Any], int]:
+    """The longest prefix of ``(id, weight)`` rows within ``budget`` (at least one)."""
     taken: list[Any] = []
     rows = 0
-    for item in ids:
-        weight = weights.get(item, 1)
+    for item, weight in candidates:
         if taken and rows + weight > budget:
             break
         taken.append(item)
@@ -386,25 +401,27 @@ def _drain(
 ) -> None:
     """Run one rule batch by batch until nothing (unlocked) is left for it."""
     db = session()
+    # Built once per rule and run with new bounds each batch (compiled once too).
+    weight = rule.weight if rule.weight is not None else literal(1)
+    first = rule.candidates.add_columns(weight).order_by(rule.key).limit(bindparam("limit"))
+    after = first.where(rule.key > bindparam("cursor"))
+    if not report.dry_run and db.get_bind().dialect.name == "postgresql":
+        # Another purge running now skips what this one holds, and vice versa:
+        # together they remove each row once.
+        first, after = (q.with_for_update(skip_locked=True, of=rule.lock) for q in (first, after))
     cursor: Any = None
     limit = budget
     while True:
         started = time.perf_counter()
         try:
-            locking = _begin_batch(db, write=not report.dry_run)
-            query = rule.candidates.order_by(rule.key).limit(limit)
-            if cursor is not None:
-                query = query.where(rule.key > cursor)
-            if locking and not report.dry_run:
-                # Another purge running now skips what this one holds, and
-                # vice versa: together they remove each row once.
-                query = query.with_for_update(skip_locked=True, of=rule.lock)
-            ids = list(db.scalars(query))
-            if not ids:
+            _begin_batch(db, write=not report.dry_run)
+            query, params = (first, {"limit": limit}) if cursor is None else (
+                after, {"limit": limit, "cursor": cursor})
+            candidates = db.connection().execute(query, params).all()
+            if not candidates:
                 db.rollback()
                 return
-            weights = rule.weigh(ids) if rule.weigh else None
-            taken, rows = _take(ids, weights, budget)
+            taken, rows = _take(candidates, budget)
             if report.dry_run:
                 removed = rule.count(taken)
                 db.rollback()
