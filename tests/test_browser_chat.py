@@ -35,6 +35,10 @@ brewing or your order? Our team is one click away.</p></main>
 @pytest.fixture
 def site(app: Any, live_server: Any, make_agent: Any) -> Any:
     """The app with a host page carrying the widget, served for real."""
+    from playwright.sync_api import expect
+
+    # Under a loaded machine (the whole suite at once) events may take a few seconds.
+    expect.set_options(timeout=15_000)
     app.add_url_rule("/", "host_page", lambda: render_template_string(HOST_PAGE))
     make_agent("agent@example.test", name="Alice Agent",
                permissions=["send_messages", "edit_messages", "user_data"])
@@ -213,7 +217,7 @@ def test_visitor_markup_is_shown_as_text(app, site, browser, screenshot):
     page.keyboard.press("Enter")
     expect(page.locator(".gdprchat-msg-visitor .gdprchat-bubble")).to_have_text(hostile)
 
-    console.locator(".gdprchat-inbox-item").first.click()
+    console.locator(".gdprchat-inbox-item", has_text="alert(2)").click()
     bubble = console.locator(".gdprchat-cmsg-visitor .gdprchat-cbubble")
     expect(bubble).to_have_text(hostile)
     assert bubble.locator("b, img").count() == 0
