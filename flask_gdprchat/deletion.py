@@ -21,7 +21,17 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from sqlalchemy import ColumnElement, Delete, Select, Table, bindparam, delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+)
 
 from .models import (
     CampaignDelivery,
@@ -44,14 +54,26 @@ class _Statements:
     """A plan made into statements, once: the deletes and their counting twins."""
 
     steps: list[tuple[str, Delete, Select[Any]]]
+    #: PostgreSQL: every delete of the plan in one statement (one round trip).
+    #: Its parts share one snapshot, so each still finds the rows a child step
+    #: looks up through its parent, and foreign-key actions run only after all.
+    combined: Select[Any]
 
     @classmethod
     def of(cls, plan: list[Step]) -> _Statements:
+        parts = [
+            delete(table).where(condition).returning(literal_column("1")).cte(f"gone_{i}")
+            for i, (_kind, table, condition) in enumerate(plan)
+        ]
+        combined = select(*[
+            select(func.count()).select_from(part).scalar_subquery().label(f"n{i}")
+            for i, part in enumerate(parts)
+        ])
         return cls([
             (kind, delete(table).where(condition),
              select(func.count()).select_from(table).where(condition))
             for kind, table, condition in plan
-        ])
+        ], combined)
 
 #: The ids a plan acts on, bound when it runs: a plan is built once and reused,
 #: so a purge of a million rows does not rebuild and recompile its statements.
@@ -119,8 +141,13 @@ def _carry_out(plan: _Statements, ids: list[int]) -> Removed:
     # Pending changes reach the database first, as the ORM's own deletes would.
     db.flush()
     connection = db.connection()
-    for kind, statement, _count_statement in plan.steps:
-        removed.add(kind, connection.execute(statement, {"ids": ids}).rowcount)
+    if connection.dialect.name == "postgresql":
+        counts = connection.execute(plan.combined, {"ids": ids}).one()
+        for (kind, _statement, _count_statement), n in zip(plan.steps, counts):
+            removed.add(kind, n)
+    else:
+        for kind, statement, _count_statement in plan.steps:
+            removed.add(kind, connection.execute(statement, {"ids": ids}).rowcount)
     # Objects loaded earlier in this session must not be flushed back.
     db.expire_all()
     return removed

@@ -284,9 +284,9 @@ def _child(mode: str) -> None:
 
             def hang_inside_second_batch(_conn: Any, _cursor: Any, statement: str,
                                          *_args: Any) -> None:
-                if committed and statement.lstrip().upper().startswith(
-                    "DELETE FROM GDPRCHAT_MESSAGES"
-                ):
+                # Messages are deleted (alone, or in PostgreSQL's one combined
+                # statement) but the batch is not committed yet.
+                if committed and "DELETE FROM GDPRCHAT_MESSAGES" in statement.upper():
                     print("INSIDE", flush=True)
                     sys.stdin.readline()  # the test kills us here, mid-transaction
 
