@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -30,24 +31,34 @@ def new_visitor_token() -> tuple[str, str]:
     return token, hash_token(token)
 
 
-def conversation_for_token(token: str | None) -> Conversation | None:
-    """The conversation a visitor token opens, or None for an unknown token."""
-    if not token or len(token) > 200:
+def _token_row(token: str | None) -> Any:
+    """The one lookup of a visitor token: its conversation and contact, as a row."""
+    if not token or not isinstance(token, str) or len(token) > 200:
         return None
     digest = hash_token(token)
-    conversation = session().query(Conversation).filter_by(visitor_token_hash=digest).first()
+    conversations, contacts = Conversation.__table__, Contact.__table__
+    row = session().execute(
+        select(conversations.c.id, conversations.c.contact_id, conversations.c.visitor_token_hash,
+               contacts.c.name, contacts.c.restricted_at, contacts.c.last_activity_at)
+        .join(contacts, contacts.c.id == conversations.c.contact_id)
+        .where(conversations.c.visitor_token_hash == digest)
+    ).first()
     # Compare again in constant time: the index lookup is not a secret-safe compare.
-    if conversation is None or not hmac.compare_digest(conversation.visitor_token_hash, digest):
+    if row is None or not hmac.compare_digest(row.visitor_token_hash, digest):
         return None
-    return conversation
+    return row
+
+
+def conversation_for_token(token: str | None) -> Conversation | None:
+    """The conversation a visitor token opens, or None for an unknown token."""
+    row = _token_row(token)
+    return session().get(Conversation, row.id) if row is not None else None
 
 
 def visitor_may_access(token: str | None, conversation_id: object) -> Conversation | None:
     """The conversation if ``token`` opens exactly ``conversation_id``, else None."""
-    conversation = conversation_for_token(token)
-    if conversation is None or str(conversation.id) != str(conversation_id):
-        return None
-    return conversation
+    found = visitor_access(token, conversation_id)
+    return session().get(Conversation, found.conversation_id) if found is not None else None
 
 
 def agent_is_active(agent: Agent | None) -> bool:
@@ -105,24 +116,13 @@ class VisitorAccess:
 
 
 def visitor_access(token: str | None, conversation_id: object) -> VisitorAccess | None:
-    """The rule of :func:`visitor_may_access`, as one Core query for the message path.
+    """The rule of :func:`visitor_may_access` without loading ORM objects.
 
-    None unless ``token`` opens exactly ``conversation_id``; loads no ORM objects,
-    because it runs for every chat message.
+    None unless ``token`` opens exactly ``conversation_id``. The message path
+    uses this form because it runs for every chat message.
     """
-    if not token or len(token) > 200:
-        return None
-    digest = hash_token(token)
-    conversations, contacts = Conversation.__table__, Contact.__table__
-    row = session().execute(
-        select(conversations.c.id, conversations.c.contact_id, conversations.c.visitor_token_hash,
-               contacts.c.name, contacts.c.restricted_at, contacts.c.last_activity_at)
-        .join(contacts, contacts.c.id == conversations.c.contact_id)
-        .where(conversations.c.visitor_token_hash == digest)
-    ).first()
-    if row is None or not hmac.compare_digest(row.visitor_token_hash, digest):
-        return None
-    if str(row.id) != str(conversation_id):
+    row = _token_row(token)
+    if row is None or str(row.id) != str(conversation_id):
         return None
     return VisitorAccess(row.id, row.contact_id, row.name, row.restricted_at is None,
                          row.last_activity_at)

@@ -27,7 +27,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from .config import PERMISSIONS, PRECHAT_FIELD_CHOICES, ConfigError, validate_value
+from .config import (
+    PERMISSIONS,
+    PRECHAT_FIELD_CHOICES,
+    ConfigError,
+    missing_required,
+    validate_value,
+)
 
 PERMISSION_LABELS = {
     "settings": "Settings: widget, retention, campaigns",
@@ -149,7 +155,7 @@ class WidgetForm(SettingsForm):
     widget_color = StringField("Widget colour", description="Like #2563eb.")
 
     def check_together(self, values: dict[str, Any]) -> bool:
-        missing = sorted(set(values["PRECHAT_REQUIRED"]) - set(values["PRECHAT_FIELDS"]))
+        missing = missing_required(values["PRECHAT_FIELDS"], values["PRECHAT_REQUIRED"])
         if missing:
             self.prechat_required.errors = [
                 *self.prechat_required.errors,

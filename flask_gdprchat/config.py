@@ -190,11 +190,23 @@ def apply_defaults(config: dict[str, Any]) -> None:
         raise ConfigError(f"{unknown[0]} is not a flask-gdprchat setting")
     for key in DEFAULTS:
         validate_value(key, config[PREFIX + key])
-    required = set(config[PREFIX + "PRECHAT_REQUIRED"])
-    if not required <= set(config[PREFIX + "PRECHAT_FIELDS"]):
+    check_prechat(config[PREFIX + "PRECHAT_FIELDS"], config[PREFIX + "PRECHAT_REQUIRED"])
+
+
+def missing_required(fields: list[str], required: list[str]) -> list[str]:
+    """Required pre-chat fields that the form would not show (the rule: none)."""
+    return sorted(set(required) - set(fields))
+
+
+def check_prechat(fields: list[str], required: list[str]) -> None:
+    """A required pre-chat field must also be shown; raise naming the key if not.
+
+    Checked at start-up and again whenever the dashboard saves either list.
+    """
+    missing = missing_required(fields, required)
+    if missing:
         raise ConfigError(
-            f"{PREFIX}PRECHAT_REQUIRED names fields missing from {PREFIX}PRECHAT_FIELDS: "
-            f"{sorted(required - set(config[PREFIX + 'PRECHAT_FIELDS']))}"
+            f"{PREFIX}PRECHAT_REQUIRED names fields missing from {PREFIX}PRECHAT_FIELDS: {missing}"
         )
 
 

@@ -86,8 +86,11 @@ from .state import session
 
 #: Undelivered mail older than this is given up and removed.
 OUTBOX_MAX_AGE = dt.timedelta(days=7)
-#: A socket row this old belongs to a connection that is long gone.
-SOCKET_MAX_AGE = dt.timedelta(days=1)
+#: A socket row this old belongs to a connection that is long gone. Kept long on
+#: purpose: the rows hold no personal data, a stale one costs nothing (closing a
+#: gone sid is a no-op), and a console left open for days must still be reachable
+#: when its agent is revoked from another process.
+SOCKET_MAX_AGE = dt.timedelta(days=30)
 #: Rate-limit entries older than this no longer count in any window.
 THROTTLE_MAX_AGE = dt.timedelta(days=1)
 

@@ -7,7 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit
-from .config import RUNTIME_KEYS, forget_cached_settings, validate_value
+from .config import (
+    RUNTIME_KEYS,
+    check_prechat,
+    forget_cached_settings,
+    setting,
+    validate_value,
+)
 from .models import SavedSetting
 from .state import session
 
@@ -33,6 +39,11 @@ def save_settings(values: dict[str, Any], *, agent_id: int | None = None) -> lis
         if key not in RUNTIME_KEYS:
             raise KeyError(f"GDPRCHAT_{key} cannot be changed at run time")
         validate_value(key, value)
+    if "PRECHAT_FIELDS" in values or "PRECHAT_REQUIRED" in values:
+        check_prechat(
+            values.get("PRECHAT_FIELDS", setting("PRECHAT_FIELDS")),
+            values.get("PRECHAT_REQUIRED", setting("PRECHAT_REQUIRED")),
+        )
     db = session()
     changed = []
     for key, value in values.items():

@@ -1,10 +1,12 @@
 """Settings saved in the dashboard override the config at run time."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from flask_gdprchat.config import setting
 from flask_gdprchat.models import AuditEvent, SavedSetting
+from flask_gdprchat.settings_store import save_settings
 from flask_gdprchat.state import session
 from tests.plugins.admin import ADMIN_URL
 
@@ -119,3 +121,18 @@ def test_the_privacy_page_states_the_saved_retention(app, admin_client, csrf_fro
           identified_retention_days="", restricted_grace_days="183")
     page = app.test_client().get("/gdprchat/privacy").get_data(as_text=True)
     assert "123" in page
+
+
+def test_saving_a_required_field_that_is_not_shown_is_refused_in_code(app):
+    """The dashboard form and the Python API share one rule for the pre-chat lists."""
+    from flask_gdprchat.config import ConfigError
+
+    with app.test_request_context():
+        with pytest.raises(ConfigError, match="GDPRCHAT_PRECHAT_REQUIRED"):
+            save_settings({"PRECHAT_FIELDS": ["name"], "PRECHAT_REQUIRED": ["email"]})
+        # Also against the fields already in force, when only one list changes.
+        save_settings({"PRECHAT_FIELDS": ["name", "email"]})
+        with pytest.raises(ConfigError, match="phone"):
+            save_settings({"PRECHAT_REQUIRED": ["phone"]})
+        assert setting("PRECHAT_REQUIRED") == []
+        assert setting("PRECHAT_FIELDS") == ["name", "email"]

@@ -18,7 +18,7 @@ from flask_gdprchat.models import (
     SubjectRequest,
     Throttle,
 )
-from flask_gdprchat.retention import RULES, purge_expired
+from flask_gdprchat.retention import RULES, SOCKET_MAX_AGE, purge_expired
 from flask_gdprchat.settings_store import save_settings
 from flask_gdprchat.state import session
 from tests.plugins.retention import NOW, Seeder, consistency_problems, table_counts
@@ -234,8 +234,9 @@ def test_sweeps_throttle_sockets_and_stuck_mail_but_keep_requests_and_audit(
         db.add_all([
             Throttle(key="a" * 64, at=NOW - DAY - SECOND),
             Throttle(key="b" * 64, at=NOW - DAY + SECOND),
-            LiveSocket(sid="dead", agent_id=None, connected_at=NOW - DAY - SECOND),
-            LiveSocket(sid="live", conversation_id=conversation, connected_at=NOW - DAY + SECOND),
+            LiveSocket(sid="dead", agent_id=None, connected_at=NOW - SOCKET_MAX_AGE - SECOND),
+            LiveSocket(sid="live", conversation_id=conversation,
+                       connected_at=NOW - SOCKET_MAX_AGE + SECOND),
             OutboundMail(contact_id=contact, to_address="kept@example.test", subject="s",
                          body_text="b", created_at=NOW - 7 * DAY - SECOND),
             OutboundMail(contact_id=None, to_address="x@example.test", subject="s",
@@ -280,7 +281,7 @@ def _mixed_data(seed: Seeder) -> None:
     for _ in range(3):
         seed.chat(10 * DAY)
     db.add_all([Throttle(key=f"{i}" * 64, at=NOW - 5 * DAY) for i in range(3)])
-    db.add(LiveSocket(sid="agent-gone", connected_at=NOW - 3 * DAY))
+    db.add(LiveSocket(sid="agent-gone", connected_at=NOW - 40 * DAY))
     db.add(OutboundMail(to_address="b@example.test", subject="s", body_text="b",
                         created_at=NOW - 30 * DAY))
     db.commit()
