@@ -22,39 +22,29 @@ def _text(max_length: int) -> fields.String:
     )
 
 
-class PrechatSchema(Schema):
-    """The pre-chat form: the visitor's details, consent and the policy version."""
+class ReconsentSchema(Schema):
+    """Consent to the policy in force (a returning visitor's renewal, and every new chat)."""
 
     class Meta:
         unknown = RAISE
+
+    consent = _strict_bool(
+        required=True,
+        validate=validate.Equal(True, error="Tick the box to accept the privacy policy."),
+        error_messages={"required": "Tick the box to accept the privacy policy."},
+    )
+    marketing_consent = _strict_bool(load_default=False)
+    policy_version = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class PrechatSchema(ReconsentSchema):
+    """The pre-chat form: the visitor's details, consent and the policy version."""
 
     name = _text(255)
     email = fields.Email(allow_none=True, validate=validate.Length(max=320), load_default=None)
     company = _text(255)
     phone = fields.String(allow_none=True, validate=[validate.Length(max=64), _PHONE],
                           load_default=None)
-    consent = _strict_bool(
-        required=True,
-        validate=validate.Equal(True, error="Tick the box to accept the privacy policy."),
-        error_messages={"required": "Tick the box to accept the privacy policy."},
-    )
-    marketing_consent = _strict_bool(load_default=False)
-    policy_version = fields.String(required=True, validate=validate.Length(min=1, max=64))
-
-
-class ReconsentSchema(Schema):
-    """A returning visitor accepting a new policy version."""
-
-    class Meta:
-        unknown = RAISE
-
-    consent = _strict_bool(
-        required=True,
-        validate=validate.Equal(True, error="Tick the box to accept the privacy policy."),
-        error_messages={"required": "Tick the box to accept the privacy policy."},
-    )
-    marketing_consent = _strict_bool(load_default=False)
-    policy_version = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
 def _blank_to_none(data: Any) -> Any:

@@ -94,13 +94,18 @@ def test_a_deleted_agent_cannot_sign_in_and_loses_its_session(app, leaver, login
     assert login_as(app.test_client(), EMAIL).status_code == 401
 
 
-def test_a_deleted_agents_open_socket_is_closed_at_once(app, leaver, live_server):
-    server = live_server(app)
+def _open_agent_socket(url: str) -> tuple[socketio.Client, threading.Event]:
+    """A signed-in agent's socket, and an event set when the server closes it."""
     closed = threading.Event()
     client = socketio.Client(reconnection=False)
     client.on("disconnect", lambda *args: closed.set(), namespace=NAMESPACE)
-    client.connect(server.url, namespaces=[NAMESPACE], transports=["websocket"],
-                   headers={"Cookie": agent_cookie(server.url, EMAIL)}, wait_timeout=10)
+    client.connect(url, namespaces=[NAMESPACE], transports=["websocket"],
+                   headers={"Cookie": agent_cookie(url, EMAIL)}, wait_timeout=10)
+    return client, closed
+
+
+def test_a_deleted_agents_open_socket_is_closed_at_once(app, leaver, live_server):
+    client, closed = _open_agent_socket(live_server(app).url)
     try:
         assert client.connected
         with app.app_context():
@@ -111,12 +116,7 @@ def test_a_deleted_agents_open_socket_is_closed_at_once(app, leaver, live_server
 
 
 def test_a_downgraded_agents_open_socket_is_closed_too(app, leaver, live_server):
-    server = live_server(app)
-    closed = threading.Event()
-    client = socketio.Client(reconnection=False)
-    client.on("disconnect", lambda *args: closed.set(), namespace=NAMESPACE)
-    client.connect(server.url, namespaces=[NAMESPACE], transports=["websocket"],
-                   headers={"Cookie": agent_cookie(server.url, EMAIL)}, wait_timeout=10)
+    client, closed = _open_agent_socket(live_server(app).url)
     try:
         with app.app_context():
             update_agent(leaver, permissions=[], actor="test")
