@@ -5,6 +5,8 @@ from importlib import import_module
 
 from flask import Blueprint
 
+from . import errors
+
 #: Modules that each define a ``bp`` blueprint, registered under the URL prefix.
 FEATURE_MODULES = (
     "auth",
@@ -30,4 +32,5 @@ def build_blueprint(url_prefix: str) -> Blueprint:
     for name in FEATURE_MODULES:
         module = import_module(f"{__package__}.{name}")
         parent.register_blueprint(module.bp)
+    errors.register(parent)
     return parent

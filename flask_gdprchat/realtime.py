@@ -17,7 +17,7 @@ from flask import session as flask_session
 from flask_socketio import Namespace, SocketIO
 from sqlalchemy import delete, select, update
 
-from . import access, chat, consent
+from . import access, chat, consent, errors
 from .access import conversation_for_token
 from .auth import SESSION_KEY, agent_from_session
 from .config import setting
@@ -289,8 +289,9 @@ def emit_notice(payload: dict[str, Any]) -> None:
 
 
 def register(socketio: SocketIO, url_prefix: str) -> None:
-    """Attach the namespace to ``socketio``."""
+    """Attach the namespace to ``socketio``, with its failure answer."""
     socketio.on_namespace(ChatNamespace(NAMESPACE))
+    socketio.on_error(NAMESPACE)(errors.socket_error)
 
 
 def _disconnect(sids: Iterable[str]) -> int:

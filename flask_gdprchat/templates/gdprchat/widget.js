@@ -526,6 +526,7 @@
       socket.on("conversation_erased", function () {
         self.ended("This conversation has been deleted.");
       });
+      if (self.sendWhenReady) { self.sendWhenReady = false; self.send(); }
     }, function () { self.setOnline(false); });
   };
 
@@ -586,7 +587,10 @@
   Widget.prototype.send = function () {
     var self = this;
     var text = this.input.value;
-    if (!text.trim() || !this.socket || !this.saved) { return; }
+    if (!text.trim() || !this.saved) { return; }
+    // The client script may still be loading: send as soon as the socket exists
+    // (socket.io itself buffers until the connection is up).
+    if (!this.socket) { this.sendWhenReady = true; return; }
     this.input.value = "";
     this.autosize();
     this.socket.emit("send_message", { conversation_id: this.saved.conversation_id, text: text }, function (ack) {
