@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .config import PERMISSIONS
 from .models import Agent, Contact, Conversation
@@ -31,18 +31,22 @@ def new_visitor_token() -> tuple[str, str]:
     return token, hash_token(token)
 
 
+_conversations, _contacts = Conversation.__table__, Contact.__table__
+#: Built once: it runs for every chat message.
+_TOKEN_ROW = (
+    select(_conversations.c.id, _conversations.c.contact_id, _conversations.c.visitor_token_hash,
+           _contacts.c.name, _contacts.c.restricted_at, _contacts.c.last_activity_at)
+    .join(_contacts, _contacts.c.id == _conversations.c.contact_id)
+    .where(_conversations.c.visitor_token_hash == bindparam("digest"))
+)
+
+
 def _token_row(token: str | None) -> Any:
     """The one lookup of a visitor token: its conversation and contact, as a row."""
     if not token or not isinstance(token, str) or len(token) > 200:
         return None
     digest = hash_token(token)
-    conversations, contacts = Conversation.__table__, Contact.__table__
-    row = session().execute(
-        select(conversations.c.id, conversations.c.contact_id, conversations.c.visitor_token_hash,
-               contacts.c.name, contacts.c.restricted_at, contacts.c.last_activity_at)
-        .join(contacts, contacts.c.id == conversations.c.contact_id)
-        .where(conversations.c.visitor_token_hash == digest)
-    ).first()
+    row = session().execute(_TOKEN_ROW, {"digest": digest}).first()
     # Compare again in constant time: the index lookup is not a secret-safe compare.
     if row is None or not hmac.compare_digest(row.visitor_token_hash, digest):
         return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from . import access, consent, signals, subjects
 from .clock import utcnow
@@ -27,6 +27,24 @@ CONTACT_ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)
 _messages = Message.__table__
 _conversations = Conversation.__table__
 _contacts = Contact.__table__
+
+# The message path's statements, built once: building a statement costs more
+# than SQLite takes to run it.
+_INSERT_MESSAGE = insert(_messages)
+_TOUCH = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("cid"))
+    .values(last_activity_at=bindparam("now"))
+)
+#: A visitor's message counts as unread; an agent's reply marks the conversation read.
+_TOUCH_UNREAD = _TOUCH.values(unread_count=_conversations.c.unread_count + 1)
+_TOUCH_READ = _TOUCH.values(unread_count=0)
+_TOUCH_CONTACT = (
+    update(_contacts)
+    .where(_contacts.c.id == bindparam("contact_id"),
+           _contacts.c.last_activity_at < bindparam("stale"))
+    .values(last_activity_at=bindparam("now"))
+)
 
 
 class ChatError(Exception):
@@ -180,26 +198,17 @@ def store_message(
     db = session()
     now = utcnow()
     message_id = db.execute(
-        insert(_messages).values(
-            conversation_id=conversation_id, author=author, agent_id=agent_id,
-            text=text, created_at=now,
-        )
+        _INSERT_MESSAGE,
+        {"conversation_id": conversation_id, "author": author, "agent_id": agent_id,
+         "text": text, "created_at": now},
     ).inserted_primary_key[0]
-    values: dict[str, Any] = {"last_activity_at": now}
-    if author == "visitor":
-        values["unread_count"] = _conversations.c.unread_count + 1
-    elif author == "agent":
-        values["unread_count"] = 0
-    db.execute(update(_conversations).where(_conversations.c.id == conversation_id).values(values))
+    touch = _TOUCH_UNREAD if author == "visitor" else _TOUCH_READ if author == "agent" else _TOUCH
+    db.execute(touch, {"cid": conversation_id, "now": now})
     # The contact's activity only feeds retention (counted in days): refresh it
     # when a minute old, so most messages write no contact page at all.
     stale = now - CONTACT_ACTIVITY_RESOLUTION
     if contact_active_at is None or contact_active_at < stale:
-        db.execute(
-            update(_contacts)
-            .where(_contacts.c.id == contact_id, _contacts.c.last_activity_at < stale)
-            .values(last_activity_at=now)
-        )
+        db.execute(_TOUCH_CONTACT, {"contact_id": contact_id, "now": now, "stale": stale})
     db.commit()
     return message_id, now
 
