@@ -1,6 +1,8 @@
 """The /gdprchat namespace with real python-socketio clients against a real server."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 import requests
 import socketio
@@ -10,7 +12,7 @@ from flask_gdprchat import message_sent
 from flask_gdprchat.models import Agent, Contact, Conversation, LiveSocket, Message, MessageEdit
 from flask_gdprchat.settings_store import save_settings
 from flask_gdprchat.state import session
-from tests.plugins.chat import Client, agent_cookie, start_chat
+from tests.plugins.chat import NAMESPACE, Client, agent_cookie, start_chat
 
 
 def test_visitor_and_agent_talk_both_ways(app, chat_server, chat_visitor, chat_agent, listen_to):
@@ -247,3 +249,30 @@ def test_sockets_are_listed_while_open(app, chat_server, chat_visitor):
         [row] = session().scalars(select(LiveSocket)).all()
         assert row.conversation_id == chat["conversation_id"]
         assert session().scalars(select(Contact)).one()
+
+
+def test_a_packet_over_the_size_limit_closes_that_socket_only(app, chat_server, chat_visitor):
+    started = start_chat(chat_server.url, name="Big")
+    closed = threading.Event()
+    sender = socketio.Client(reconnection=False)
+    sender.on("disconnect", lambda *args: closed.set(), namespace=NAMESPACE)
+    sender.connect(chat_server.url, namespaces=[NAMESPACE], transports=["websocket"],
+                   auth={"visitor_token": started["visitor_token"]}, wait_timeout=10)
+    # Far beyond the transport's buffer: refused before any handler runs, and the
+    # server closes that connection instead of reading on.
+    huge = "x" * (app.config["GDPRCHAT_MAX_MESSAGE_LENGTH"] * 4 + 100_000)
+    sender.emit("send_message", {"conversation_id": started["conversation_id"], "text": huge},
+                namespace=NAMESPACE)
+    try:
+        assert closed.wait(timeout=15), "the oversized sender stayed connected"
+    finally:
+        sender.disconnect()
+        # The client library leaves its half of a connection the server cut open.
+        if sender.eio.ws is not None:
+            sender.eio.ws.shutdown()
+    with app.app_context():
+        assert session().scalars(select(Message)).all() == []
+    # The server is fine: another visitor chats as usual.
+    other_chat, other = chat_visitor(chat_server.url)
+    assert other.call("send_message", {"conversation_id": other_chat["conversation_id"],
+                                       "text": "still here"})["ok"]
