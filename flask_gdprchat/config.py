@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "MESSAGE_QUEUE": None,
     #: Channel on the queue; processes of one site share it, other sites use their own.
     "MESSAGE_QUEUE_CHANNEL": "gdprchat",
+    #: Create or upgrade the chat's tables when the app starts (else: ``init-db``).
+    "AUTO_MIGRATE": True,
     #: Run the retention and campaign jobs inside this process.
     "SCHEDULER": True,
     #: Seconds a privacy-center link stays valid.
@@ -154,6 +156,7 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "RESTRICTED_GRACE_DAYS": (_positive_int, "a positive whole number of days"),
     "MESSAGE_QUEUE": (_queue, "None or a redis:// URL"),
     "MESSAGE_QUEUE_CHANNEL": (_nonempty_str, "a non-empty string"),
+    "AUTO_MIGRATE": (lambda v: isinstance(v, bool), "True or False"),
     "SCHEDULER": (lambda v: isinstance(v, bool), "True or False"),
     "TOKEN_MAX_AGE": (_positive_int, "a positive whole number of seconds"),
     "MAX_MESSAGE_LENGTH": (_positive_int, "a positive whole number of characters"),

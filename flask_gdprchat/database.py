@@ -1,15 +1,20 @@
 """Engine set-up, schema migrations and SQLite hygiene."""
 from __future__ import annotations
 
+import logging
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from flask import Flask
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from .state import state
+
+log = logging.getLogger("flask_gdprchat")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Our own Alembic version table, so a host's own migrations never see ours.
@@ -48,6 +53,33 @@ def _alembic_config(connection: Any) -> Any:
     return cfg
 
 
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One process migrates at a time: several workers may start together."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT pg_advisory_lock(7413002)")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql("SELECT pg_advisory_unlock(7413002)")
+                connection.commit()
+    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: SQLite's own locking has to do
+            yield
+            return
+        with open(f"{engine.url.database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    else:
+        yield
+
+
 def init_db() -> str:
     """Create or upgrade the tables to the newest schema. Safe to run again.
 
@@ -57,11 +89,28 @@ def init_db() -> str:
     from alembic.runtime.migration import MigrationContext
 
     engine = state.db.engine
-    with engine.begin() as connection:
+    with _migration_lock(engine), engine.begin() as connection:
         command.upgrade(_alembic_config(connection), "head")
     with engine.connect() as connection:
         ctx = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
         return ctx.get_current_revision() or ""
+
+
+def migrate_on_start(app: Flask) -> None:
+    """Bring the schema up to date as the app starts (``GDPRCHAT_AUTO_MIGRATE``).
+
+    A database that cannot be reached yet is not fatal here: the app starts, and
+    requests answer "unavailable" until it is back or ``init-db`` has run.
+    """
+    with app.app_context():
+        try:
+            init_db()
+        except OperationalError as exc:
+            log.warning(
+                "could not prepare the chat's tables at start-up (%s); "
+                "run 'flask gdprchat init-db' once the database is reachable",
+                type(exc).__name__,
+            )
 
 
 def scrub_free_space() -> None:

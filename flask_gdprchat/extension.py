@@ -12,7 +12,7 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 
 from .config import ConfigError, apply_defaults
-from .database import configure_engine, default_sqlite_uri
+from .database import configure_engine, default_sqlite_uri, migrate_on_start
 from .state import ChatState
 
 log = logging.getLogger("flask_gdprchat")
@@ -90,6 +90,9 @@ class GDPRChat:
         from . import scheduler
 
         scheduler.init_app(app)
+
+        if app.config["GDPRCHAT_AUTO_MIGRATE"]:
+            migrate_on_start(app)
 
     @staticmethod
     def _ensure_secret_key(app: Flask) -> None:

@@ -17,7 +17,6 @@ import pytest
 from flask import Flask
 
 from flask_gdprchat import GDPRChat
-from flask_gdprchat.database import init_db
 from flask_gdprchat.models import Base
 from flask_gdprchat.state import session
 
@@ -99,7 +98,8 @@ AppFactory = Callable[..., Flask]
 def make_app(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[AppFactory]:
     """Build an app with the chat on it: ``make_app(backend="sqlite", **config)``.
 
-    The schema is created with ``init_db``; a PostgreSQL database is emptied first.
+    The schema is created as the app starts; ``init=False`` starts without it.
+    A PostgreSQL database is emptied first.
     """
     made: list[Flask] = []
 
@@ -120,12 +120,12 @@ def make_app(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[AppFacto
             smtp = request.getfixturevalue("smtp_server")
             app.config.update(MAIL_SERVER=smtp.host, MAIL_PORT=smtp.port)
         app.config.update(config)
+        if not init:
+            app.config["GDPRCHAT_AUTO_MIGRATE"] = False
         GDPRChat(app)
-        if init:
+        if init and backend == "postgres":
             with app.app_context():
-                init_db()
-                if backend == "postgres":
-                    _empty_tables()
+                _empty_tables()
         made.append(app)
         return app
 

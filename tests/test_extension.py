@@ -174,3 +174,61 @@ def test_widget_template_global_points_at_the_script(app):
     with app.test_request_context("/"):
         markup = app.jinja_env.from_string("{{ gdprchat_widget() }}").render()
     assert '<script src="/gdprchat/widget.js"' in markup
+
+
+def test_tables_are_ready_as_the_app_starts_without_init_db(tmp_path):
+    app = Flask("auto", instance_path=str(tmp_path))
+    app.config.update(SECRET_KEY="s", GDPRCHAT_SCHEDULER=False)
+    GDPRChat(app)
+    started = app.test_client().post(
+        "/gdprchat/api/conversations", json={"consent": True, "policy_version": "1"}
+    )
+    assert started.status_code == 201
+
+
+def test_auto_migrate_can_be_left_to_init_db(tmp_path):
+    app = Flask("manual", instance_path=str(tmp_path))
+    app.config.update(SECRET_KEY="s", GDPRCHAT_SCHEDULER=False, GDPRCHAT_AUTO_MIGRATE=False)
+    GDPRChat(app)
+    with app.app_context():
+        assert "gdprchat_contacts" not in inspect(app.extensions["gdprchat"].db.engine).get_table_names()
+
+
+def test_an_in_memory_database_gets_its_tables_too(tmp_path):
+    app = Flask("memory", instance_path=str(tmp_path))
+    app.config.update(SECRET_KEY="s", GDPRCHAT_SCHEDULER=False, SQLALCHEMY_DATABASE_URI="sqlite://")
+    GDPRChat(app)
+    client = app.test_client()
+    started = client.post("/gdprchat/api/conversations", json={"consent": True, "policy_version": "1"})
+    assert started.status_code == 201
+
+
+def test_several_processes_starting_at_once_migrate_once(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from flask import Flask\n"
+        "from flask_gdprchat import GDPRChat\n"
+        "app = Flask('w', instance_path=sys.argv[1])\n"
+        "app.config.update(SECRET_KEY='s', GDPRCHAT_SCHEDULER=False)\n"
+        "sys.stdin.readline()  # start together\n"
+        "GDPRChat(app)\n"
+        "print('started')\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = [proc.communicate(timeout=60) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0, 0], [err for _, err in results]
+    assert all(out.strip() == "started" for out, _ in results)
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "gdprchat.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM gdprchat_alembic_version").fetchone() == (1,)
