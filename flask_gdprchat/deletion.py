@@ -26,10 +26,12 @@ from sqlalchemy import (
     Delete,
     Select,
     Table,
+    and_,
     bindparam,
     delete,
     func,
     literal_column,
+    or_,
     select,
 )
 
@@ -116,6 +118,19 @@ def _conversation_plan() -> _Statements:
     return _Statements.of(_conversation_steps(IDS))
 
 
+def mail_of_contacts(contact_ids: Any) -> ColumnElement[bool]:
+    """Outbox rows that go with these contacts: those naming one of them, and those
+    naming no contact but addressed to one of their e-mail addresses."""
+    outbox, contacts = OutboundMail.__table__, Contact.__table__
+    addresses = select(func.lower(contacts.c.email)).where(
+        contacts.c.id.in_(contact_ids), contacts.c.email.is_not(None)
+    )
+    return or_(
+        outbox.c.contact_id.in_(contact_ids),
+        and_(outbox.c.contact_id.is_(None), func.lower(outbox.c.to_address).in_(addresses)),
+    )
+
+
 @functools.cache
 def _contact_plan() -> _Statements:
     conversations = Conversation.__table__
@@ -123,12 +138,12 @@ def _contact_plan() -> _Statements:
     by_contact = [
         ("consent_records", ConsentRecord.__table__),
         ("campaign_deliveries", CampaignDelivery.__table__),
-        ("pending_mail", OutboundMail.__table__),
     ]
     contacts = Contact.__table__
     return _Statements.of(
         _conversation_steps(conversation_ids)
         + [(kind, table, table.c.contact_id.in_(IDS)) for kind, table in by_contact]
+        + [("pending_mail", OutboundMail.__table__, mail_of_contacts(IDS))]
         + [("contacts", contacts, contacts.c.id.in_(IDS))]
     )
 
@@ -178,7 +193,7 @@ def delete_contacts(contact_ids: Iterable[int]) -> Removed:
     """Delete these contacts and everything held about them.
 
     Conversations, messages, consent records, campaign deliveries and unsent mail
-    go with them. Privacy links die because they name a contact that no longer
+    (see :func:`mail_of_contacts`) go with them. Privacy links die because they name a contact that no longer
     exists.
     """
     return _carry_out(_contact_plan(), list(contact_ids))

@@ -333,9 +333,15 @@ def _rules(limits: Limits, now: dt.datetime) -> list[_Rule]:
             OutboundMail.id,
             select(OutboundMail.id).where(
                 OutboundMail.created_at < now - OUTBOX_MAX_AGE,
-                or_(
-                    OutboundMail.contact_id.is_(None),
-                    ~exists().where(Contact.id == OutboundMail.contact_id, contacts_going),
+                # Mail that goes with a contact removed above (the same rule as
+                # deletion.mail_of_contacts) is left to that contact's rule.
+                ~exists().where(
+                    or_(
+                        Contact.id == OutboundMail.contact_id,
+                        and_(OutboundMail.contact_id.is_(None),
+                             func.lower(Contact.email) == func.lower(OutboundMail.to_address)),
+                    ),
+                    contacts_going,
                 ),
             ),
             OutboundMail,

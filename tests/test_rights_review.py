@@ -1,0 +1,132 @@
+"""Rights checked where they are easiest to get wrong: stray copies of a subject's
+data, subjects with several contacts, and campaigns racing an objection."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import create_engine, func, select, update
+
+from flask_gdprchat import audit
+from flask_gdprchat.campaigns import _send_to, eligible_contacts_query
+from flask_gdprchat.database import database_files
+from flask_gdprchat.mail import deliver, queue_mail
+from flask_gdprchat.models import (
+    AuditEvent,
+    Campaign,
+    ConsentRecord,
+    Contact,
+    Conversation,
+    Message,
+    OutboundMail,
+)
+from flask_gdprchat.objection import unsubscribe_contact
+from flask_gdprchat.rights import erase_by_email, rectify
+from flask_gdprchat.state import session
+from flask_gdprchat.subjects import contacts_for_email
+from flask_gdprchat.transcript import render_transcript
+from flask_gdprchat.verification import find_traces
+from tests.plugins.rights import files_holding
+
+
+def _count(model, *where):
+    return session().scalar(select(func.count()).select_from(model).where(*where))
+
+
+# -- erasure ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_erasure_takes_mail_to_the_subject_queued_without_a_contact(make_app, make_subject,
+                                                                    backend):
+    app = make_app(backend)
+    subject = make_subject(app)
+    bystander = make_subject(app, email="kept@example.test", name="Kept Person",
+                             company="Other Co", phone="+1 555 0100", visitor_texts=["hi"])
+    with app.app_context():
+        # Mail addressed to the subject but not tied to a contact (as any caller of
+        # queue_mail may leave it), and one for somebody else that must stay.
+        queue_mail(subject.email.upper(), "About your data", "Dear Samira")
+        queue_mail(bystander.email, "Hello", "Dear Kept")
+        session().commit()
+        assert "gdprchat_outbox.to_address" in find_traces(subject.email)
+        assert erase_by_email(subject.email, channel="api")
+        assert find_traces(subject.email) == []
+        assert session().scalars(select(OutboundMail.to_address)).all() == [bystander.email]
+
+
+def test_erasure_takes_the_host_identified_contact_with_that_email(make_app, make_subject):
+    app = make_app()
+    subject = make_subject(app)
+    with app.app_context():
+        db = session()
+        host_user = Contact(external_id="host-user-4711", email=subject.email.lower(),
+                            name="Samira Q.", marketing_consent=False)
+        db.add(host_user)
+        db.flush()
+        db.add(ConsentRecord(contact_id=host_user.id, purpose="privacy_policy",
+                             policy_version="1", wording="I accept.", ip_address="203.0.113.9",
+                             user_agent="Mozilla/5.0 SamiraBrowser"))
+        db.commit()
+        assert erase_by_email(subject.email, channel="api")
+        assert _count(Contact) == 0 and _count(ConsentRecord) == 0
+        assert find_traces(subject.email) == []
+        values = subject.values + ["host-user-4711", "203.0.113.9", "SamiraBrowser"]
+        assert files_holding(database_files(), values) == {}
+
+
+# -- audit chain -----------------------------------------------------------------------
+
+
+def test_reordered_events_break_the_chain(make_app):
+    app = make_app()
+    with app.app_context():
+        for n in range(4):
+            audit.record("settings_changed", actor="system", n=n)
+        session().commit()
+        events = session().scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        a, b = events[1], events[2]
+        first_moved = a.id
+        swapped = {k: getattr(b, k) for k in ("created_at", "event", "details", "prev_hash",
+                                               "hash")}, {
+            k: getattr(a, k) for k in ("created_at", "event", "details", "prev_hash", "hash")}
+        # Swap the rows' contents (keeping ids): a reordering of the log.
+        for event, values in ((a, swapped[0]), (b, swapped[1])):
+            session().execute(update(AuditEvent).where(AuditEvent.id == event.id)
+                              .values(prev_hash=f"tmp{event.id}", hash=f"tmp{event.id}h"))
+        session().flush()
+        for event, values in ((a, swapped[0]), (b, swapped[1])):
+            session().execute(update(AuditEvent).where(AuditEvent.id == event.id).values(**values))
+        session().commit()
+    result = app.test_cli_runner().invoke(args=["gdprchat", "audit-verify"])
+    assert result.exit_code == 1
+    assert f"broken at event {first_moved}" in result.stderr
+
+
+@pytest.mark.postgres
+def test_two_writers_appending_at_once_never_fork_the_chain(make_app):
+    app = make_app("postgres")
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def writer(n: int) -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                for i in range(25):
+                    audit.record("settings_changed", actor=f"writer{n}", i=i)
+                    session().commit()
+                session().remove()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        assert audit.verify_chain().ok
+        assert _count(AuditEvent) == 100
