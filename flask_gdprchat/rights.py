@@ -10,17 +10,18 @@ API all call these, so each rule is decided here once.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any, Iterable
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from . import audit, realtime, signals
 from .clock import utcnow
 from .config import setting
 from .database import scrub_free_space
-from .deletion import Removed, delete_contacts
+from .deletion import Removed, delete_contacts, mail_of_contacts
 from .models import Contact, Conversation, OutboundMail
 from .objection import unsubscribe_contact
 from .state import session
@@ -181,12 +182,33 @@ def clean_rectification(form: Any) -> dict[str, str | None]:
     return changes
 
 
+def _forget_in_outbox(contact_ids: list[int], old_values: set[str], new_email: str | None) -> None:
+    """Pending mail of the subject must not keep a corrected value either.
+
+    Mail that quotes an old value (a transcript names the visitor) is withdrawn:
+    it was written for details that are no longer true. The rest is readdressed
+    when the e-mail changed. Called before the contacts change, so the mail that
+    goes with them is found by the same rule as on erasure.
+    """
+    if not old_values:
+        return
+    db = session()
+    for mail in db.scalars(select(OutboundMail).where(mail_of_contacts(contact_ids))):
+        content = " ".join([mail.subject or "", mail.body_text or "", mail.body_html or "",
+                            json.dumps(mail.headers or {}, ensure_ascii=False)]).lower()
+        if any(value in content for value in old_values):
+            db.delete(mail)
+        elif new_email and (mail.to_address or "").lower() in old_values:
+            mail.to_address = new_email
+
+
 def rectify(contacts: list[Contact], changes: dict[str, str | None], *, channel: str,
             actor: str | None = None) -> list[str]:
     """Correct a subject's details; returns the names of the fields that changed.
 
     Refused for a restricted subject (Art. 18: no edits). A new e-mail bumps
-    ``link_epoch``, so every privacy link issued before dies. After the commit the
+    ``link_epoch``, so every privacy link issued before dies. Pending mail
+    quoting an old value is withdrawn, the rest readdressed. After the commit the
     SQLite files are scrubbed so the old values cannot be read back from them.
     """
     if any(c.restricted_at is not None for c in contacts):
@@ -202,19 +224,15 @@ def rectify(contacts: list[Contact], changes: dict[str, str | None], *, channel:
         return []
     db = session()
     ids = [c.id for c in contacts]
-    old_emails = {c.email for c in contacts if c.email}
+    old_values = {
+        str(getattr(c, name)).lower() for c in contacts for name in changed if getattr(c, name)
+    }
+    _forget_in_outbox(ids, old_values, changes.get("email") if "email" in changed else None)
     for contact in contacts:
         for name in changed:
             setattr(contact, name, changes[name])
         if "email" in changed:
             contact.link_epoch = (contact.link_epoch or 0) + 1
-    if "email" in changed and old_emails:
-        # Mail still waiting in the outbox must not keep the old address either.
-        db.execute(
-            update(OutboundMail)
-            .where(OutboundMail.contact_id.in_(ids), OutboundMail.to_address.in_(old_emails))
-            .values(to_address=changes["email"])
-        )
     ref = ref_of(contacts)
     log_fulfilled("rectify", ref=ref, channel=channel)
     audit.record("subject_rectified", ref=ref, actor=actor or channel, fields=changed)

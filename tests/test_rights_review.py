@@ -76,6 +76,36 @@ def test_erasure_takes_the_host_identified_contact_with_that_email(make_app, mak
         assert files_holding(database_files(), values) == {}
 
 
+# -- rectification ---------------------------------------------------------------------
+
+
+def test_rectification_leaves_no_old_value_in_pending_mail_or_the_file(make_app, make_subject):
+    app = make_app()
+    subject = make_subject(app)
+    with app.test_request_context():
+        contacts = contacts_for_email(subject.email)
+        conversations = list(session().scalars(select(Conversation)))
+        # A transcript that could not be sent yet: it quotes the name as author.
+        text, html = render_transcript(contacts[0], conversations)
+        assert subject.name in text
+        queue_mail(subject.email.lower(), "Your transcript", text, html=html,
+                   contact_id=subject.contact_id)
+        # Mail that holds none of the old values is kept, readdressed.
+        queue_mail(subject.email.lower(), "Spring news", "Flowers now.",
+                   contact_id=subject.contact_id)
+        session().commit()
+        changed = rectify(contacts, {"name": "Samira Renamed", "email": "samira.new@example.test"},
+                          channel="api")
+        assert changed == ["email", "name"]
+        session().expire_all()
+        assert [(m.to_address, m.subject) for m in session().scalars(select(OutboundMail))] == [
+            ("samira.new@example.test", "Spring news")
+        ]
+        old = [subject.name, subject.email]
+        assert find_traces(subject.email) == []
+        assert files_holding(database_files(), old) == {}
+
+
 # -- audit chain -----------------------------------------------------------------------
 
 
