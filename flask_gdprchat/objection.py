@@ -11,28 +11,36 @@ from .clock import utcnow
 from .models import Contact
 from .state import session
 from .subject_requests import log_fulfilled
+from .subjects import contacts_for_email
 
 
 def unsubscribe_contact(contact: Contact, *, channel: str) -> bool:
-    """Stop all manual and automatic campaigns, e-mail and chat, for ``contact``.
+    """Stop all manual and automatic campaigns, e-mail and chat, for the subject
+    ``contact`` belongs to: every contact with its e-mail address (an unsubscribe
+    link names one contact, but a visitor who chatted twice has two).
 
-    Withdraws the marketing consent records too. Returns False when the contact
+    Withdraws the marketing consent records too. Returns False when the subject
     was already unsubscribed. The caller commits.
     """
-    if contact.unsubscribed_at is not None:
+    subject = contacts_for_email(contact.email) if contact.email else []
+    if contact not in subject:
+        subject.append(contact)
+    targets = [c for c in subject if c.unsubscribed_at is None]
+    if not targets:
         return False
     now = utcnow()
-    contact.unsubscribed_at = now
-    contact.marketing_consent = False
-    for record in contact.consents:
-        if record.purpose == "marketing" and record.withdrawn_at is None:
-            record.withdrawn_at = now
+    for target in targets:
+        target.unsubscribed_at = now
+        target.marketing_consent = False
+        for record in target.consents:
+            if record.purpose == "marketing" and record.withdrawn_at is None:
+                record.withdrawn_at = now
     ref = audit.ref_for_contact(contact)
     log_fulfilled("unsubscribe", ref=ref, channel=channel)
-    audit.record("subject_unsubscribed", ref=ref, actor=channel)
-    signals.subject_unsubscribed.send(
-        current_app._get_current_object(), contact_id=contact.id, channel=channel
-    )
+    audit.record("subject_unsubscribed", ref=ref, actor=channel, contacts=len(targets))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for target in targets:
+        signals.subject_unsubscribed.send(app, contact_id=target.id, channel=channel)
     return True
 
 

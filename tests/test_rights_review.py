@@ -106,6 +106,27 @@ def test_rectification_leaves_no_old_value_in_pending_mail_or_the_file(make_app,
         assert files_holding(database_files(), old) == {}
 
 
+# -- objection and campaigns -----------------------------------------------------------
+
+
+def test_unsubscribing_one_contact_stops_campaigns_to_the_whole_subject(app, make_contact,
+                                                                      smtp_server):
+    first = make_contact("twice@example.test")
+    second = make_contact("twice@example.test")
+    with app.app_context():
+        assert unsubscribe_contact(session().get(Contact, first), channel="link")
+        session().commit()
+        session().expire_all()
+        assert session().get(Contact, second).unsubscribed_at is not None
+        campaign = Campaign(name="n", subject="News", body="Hello", channel="email")
+        session().add(campaign)
+        session().flush()
+        assert session().scalars(eligible_contacts_query(campaign)).all() == []
+        session().rollback()
+        # Unsubscribing again changes nothing.
+        assert not unsubscribe_contact(session().get(Contact, second), channel="link")
+
+
 # -- audit chain -----------------------------------------------------------------------
 
 
