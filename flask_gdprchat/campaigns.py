@@ -170,7 +170,9 @@ def _send_to(campaign: Campaign, contacts: list[Contact]) -> int:
     notices: list[int] = []
     reached = 0
     for contact in contacts:
-        # Checked again per contact: the one rule, in case the row changed since.
+        # Checked again per contact on a fresh read (the loaded rows may be stale:
+        # an unsubscribe or a restriction committed meanwhile must win).
+        db.refresh(contact)
         if not may_receive_campaigns(contact):
             continue
         try:

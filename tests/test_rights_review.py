@@ -127,6 +127,33 @@ def test_unsubscribing_one_contact_stops_campaigns_to_the_whole_subject(app, mak
         assert not unsubscribe_contact(session().get(Contact, second), channel="link")
 
 
+@pytest.mark.parametrize("channel", ["email", "chat"])
+def test_a_running_campaign_skips_a_contact_unsubscribed_meanwhile(app, make_contact,
+                                                                   smtp_server, channel):
+    leaving = make_contact("leaving@example.test")
+    staying = make_contact("staying@example.test")
+    with app.app_context():
+        db = session()
+        campaign = Campaign(name="n", subject="News", body="Hello", channel=channel)
+        db.add(campaign)
+        db.commit()
+        audience = list(db.scalars(eligible_contacts_query(campaign)))
+        assert [c.id for c in audience] == [leaving, staying]
+        # Another process unsubscribes the first contact while this one sends.
+        other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+        with other.begin() as connection:
+            connection.execute(update(Contact).where(Contact.id == leaving)
+                               .values(unsubscribed_at=dt.datetime(2024, 1, 1)))
+        other.dispose()
+        assert _send_to(campaign, audience) == 1
+        if channel == "email":
+            assert [m["To"] for m in smtp_server.wait_for(1)] == ["staying@example.test"]
+        else:
+            notices = db.scalars(select(Conversation.contact_id).join(Message)
+                                 .where(Message.author == "system")).all()
+            assert notices == [staying]
+
+
 # -- audit chain -----------------------------------------------------------------------
 
 
