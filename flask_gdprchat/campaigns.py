@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .clock import utcnow
-from .mail import MailError, deliver, queue_mail
+from .mail import CAMPAIGN_HEADER, MailError, deliver, queue_mail
 from .models import Campaign, CampaignDelivery, Contact, Conversation, OutboundMail
 from .objection import may_receive_campaigns, may_receive_campaigns_clause
 from .state import session
@@ -147,7 +147,7 @@ def _email(campaign: Campaign, contact: Contact) -> OutboundMail:
         render_template("gdprchat/mail/campaign.txt", **context),
         html=render_template("gdprchat/mail/campaign.html", **context),
         headers={
-            "List-Unsubscribe": f"<{link}>",
+            CAMPAIGN_HEADER: f"<{link}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
         contact_id=contact.id,

@@ -87,15 +87,48 @@ def _connect() -> smtplib.SMTP:
     return smtp
 
 
+#: Every campaign mail carries this header (RFC 8058), and only campaign mail does.
+CAMPAIGN_HEADER = "List-Unsubscribe"
+
+
+def _withdraw_unwanted_campaign_mail(mails: list[OutboundMail]) -> list[OutboundMail]:
+    """Drop queued campaign mail whose contact may no longer receive campaigns.
+
+    Mail waits in the outbox while the server is unreachable; an objection or a
+    restriction made meanwhile must stop it too (Art. 18, 21). The caller commits.
+    """
+    from .models import Contact
+    from .objection import may_receive_campaigns_clause
+
+    campaign_mail = [m for m in mails if m.contact_id and CAMPAIGN_HEADER in (m.headers or {})]
+    if not campaign_mail:
+        return mails
+    db = session()
+    allowed = set(db.scalars(select(Contact.id).where(
+        Contact.id.in_({m.contact_id for m in campaign_mail}), may_receive_campaigns_clause()
+    )))
+    kept = []
+    for mail in mails:
+        if mail in campaign_mail and mail.contact_id not in allowed:
+            db.delete(mail)
+        else:
+            kept.append(mail)
+    if len(kept) < len(mails):
+        db.commit()
+    return kept
+
+
 def deliver(mails: list[OutboundMail] | None = None) -> int:
     """Send ``mails`` (default: the whole outbox); delivered ones leave the outbox.
 
-    Returns how many were delivered. Raises :class:`MailError` when the server
+    Campaign mail whose contact may no longer receive campaigns is withdrawn
+    instead. Returns how many were delivered. Raises :class:`MailError` when the server
     cannot be reached at all; a refused message stays queued with its error.
     """
     db = session()
     if mails is None:
         mails = list(db.scalars(select(OutboundMail).order_by(OutboundMail.id)))
+    mails = _withdraw_unwanted_campaign_mail(mails)
     if not mails:
         return 0
     try:

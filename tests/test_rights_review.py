@@ -154,6 +154,28 @@ def test_a_running_campaign_skips_a_contact_unsubscribed_meanwhile(app, make_con
             assert notices == [staying]
 
 
+def test_campaign_mail_still_queued_is_not_sent_after_an_objection(app, make_contact,
+                                                                   smtp_server):
+    contact_id = make_contact("queued@example.test")
+    with app.app_context():
+        campaign = Campaign(name="n", subject="News", body="Hello", channel="email")
+        session().add(campaign)
+        session().flush()
+        contact = session().get(Contact, contact_id)
+        from flask_gdprchat.campaigns import _email
+
+        _email(campaign, contact)  # queued while the mail server was down
+        queue_mail(contact.email, "Your transcript", "text", contact_id=contact_id)
+        session().commit()
+        assert unsubscribe_contact(contact, channel="link")
+        session().commit()
+        assert deliver() == 1
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"] == "Your transcript"
+    with app.app_context():
+        assert _count(OutboundMail) == 0
+
+
 # -- audit chain -----------------------------------------------------------------------
 
 
