@@ -10,6 +10,26 @@ from .config import PRECHAT_FIELD_CHOICES, setting
 _PHONE = validate.Regexp(r"^\+?[0-9][0-9 ()./-]{2,40}$", error="Enter a phone number, digits only.")
 
 
+def is_storable_text(text: str, *, multiline: bool = False) -> bool:
+    """True unless ``text`` holds what no database keeps as given.
+
+    Lone surrogates cannot be encoded as UTF-8 at all and NUL is refused by
+    PostgreSQL; a one-line field takes no control characters whatsoever
+    (the rule rectification applies too).
+    """
+    allowed = "\t\n\r" if multiline else ""
+    for ch in text:
+        code = ord(ch)
+        if (code < 32 and ch not in allowed) or 0xD800 <= code <= 0xDFFF:
+            return False
+    return True
+
+
+def _storable(value: Any) -> None:
+    if isinstance(value, str) and not is_storable_text(value):
+        raise ValidationError("Remove the control or invalid characters.")
+
+
 def _strict_bool(**kwargs: Any) -> fields.Boolean:
     # JSON true/false only: "yes" or 1 is not a tick in a box.
     return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
@@ -18,7 +38,7 @@ def _strict_bool(**kwargs: Any) -> fields.Boolean:
 def _text(max_length: int) -> fields.String:
     # Trimmed before the length check; blank counts as not given.
     return fields.String(
-        allow_none=True, validate=validate.Length(max=max_length), load_default=None
+        allow_none=True, validate=[validate.Length(max=max_length), _storable], load_default=None
     )
 
 
@@ -34,14 +54,16 @@ class ReconsentSchema(Schema):
         error_messages={"required": "Tick the box to accept the privacy policy."},
     )
     marketing_consent = _strict_bool(load_default=False)
-    policy_version = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    policy_version = fields.String(required=True,
+                                   validate=[validate.Length(min=1, max=64), _storable])
 
 
 class PrechatSchema(ReconsentSchema):
     """The pre-chat form: the visitor's details, consent and the policy version."""
 
     name = _text(255)
-    email = fields.Email(allow_none=True, validate=validate.Length(max=320), load_default=None)
+    email = fields.Email(allow_none=True, validate=[validate.Length(max=320), _storable],
+                         load_default=None)
     company = _text(255)
     phone = fields.String(allow_none=True, validate=[validate.Length(max=64), _PHONE],
                           load_default=None)

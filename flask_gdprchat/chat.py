@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 
 from . import access, consent, signals, subjects
+from .api_schemas import is_storable_text
 from .clock import utcnow
 from .config import setting
 from .models import Agent, ConsentRecord, Contact, Conversation, Message, MessageEdit
@@ -74,6 +75,8 @@ def check_text(text: Any) -> str:
         raise ChatError("the message must be text", field="text")
     if not text.strip():
         raise ChatError("the message is empty", field="text")
+    if not is_storable_text(text, multiline=True):
+        raise ChatError("the message holds invalid characters (such as NUL)", field="text")
     limit = setting("MAX_MESSAGE_LENGTH")
     if len(text) > limit:
         raise ChatError(f"the message is longer than {limit} characters", field="text")
