@@ -14,7 +14,6 @@ from . import access, chat, consent
 from .api_schemas import load_prechat, load_reconsent
 from .config import setting
 from .models import Conversation
-from .state import state
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -46,16 +45,6 @@ def _visitor_conversation(conversation_id: int) -> Conversation | None:
     return access.visitor_may_access(_bearer(), conversation_id)
 
 
-def _identity() -> dict[str, Any] | None:
-    identify = state.identify_visitor
-    if identify is None:
-        return None
-    identity = identify()
-    if not identity or not identity.get("external_id"):
-        return None
-    return identity
-
-
 @bp.route("/config")
 def widget_config() -> Any:
     """What the widget needs before consent: nothing about the visitor."""
@@ -72,7 +61,7 @@ def widget_config() -> Any:
 @bp.route("/conversations", methods=["POST"])
 def start() -> Any:
     """Start a chat: 201 ``{conversation_id, visitor_token}`` once consent is given."""
-    identity = _identity()
+    identity = chat.host_identity()
     data = request.get_json(silent=True)
     try:
         form = load_prechat(data, identified=identity is not None)

@@ -1,11 +1,17 @@
-"""Validation of what the widget sends. Nothing is stored unless all of it passes."""
+"""Validation of what the widget sends (and of what the host says about its user).
+
+Nothing is stored unless all of it passes.
+"""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from .config import PRECHAT_FIELD_CHOICES, setting
+
+log = logging.getLogger("flask_gdprchat")
 
 _PHONE = validate.Regexp(r"^\+?[0-9][0-9 ()./-]{2,40}$", error="Enter a phone number, digits only.")
 
@@ -58,8 +64,8 @@ class ReconsentSchema(Schema):
                                    validate=[validate.Length(min=1, max=64), _storable])
 
 
-class PrechatSchema(ReconsentSchema):
-    """The pre-chat form: the visitor's details, consent and the policy version."""
+class ContactFieldsSchema(Schema):
+    """A contact's details, as the pre-chat form and the host's identity give them."""
 
     name = _text(255)
     email = fields.Email(allow_none=True, validate=[validate.Length(max=320), _storable],
@@ -67,6 +73,30 @@ class PrechatSchema(ReconsentSchema):
     company = _text(255)
     phone = fields.String(allow_none=True, validate=[validate.Length(max=64), _PHONE],
                           load_default=None)
+
+
+class PrechatSchema(ReconsentSchema, ContactFieldsSchema):
+    """The pre-chat form: the visitor's details, consent and the policy version."""
+
+
+class _ExternalId(fields.Field):
+    """The host's id for its user: text or a whole number, kept as text."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError("Not a text or a whole number.")
+        return value.strip()
+
+
+class IdentitySchema(ContactFieldsSchema):
+    """What ``identify_visitor`` returns; keys other than these are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    external_id = _ExternalId(required=True, validate=[validate.Length(max=255), _storable])
 
 
 def _blank_to_none(data: Any) -> Any:
@@ -102,6 +132,32 @@ def load_prechat(data: Any, *, identified: bool = False) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return loaded
+
+
+def load_identity(raw: Any) -> dict[str, Any] | None:
+    """The host's signed-in user as a clean identity, or None if it names nobody usable.
+
+    Needs a mapping with an ``external_id``; without a usable one the visitor
+    is not identified. A detail that is not valid (an e-mail that is no
+    address, a name that is not text) is left out. The log names the keys at
+    fault, never their values.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        log.warning("identify_visitor returned a %s, not a dict; the visitor is not identified",
+                    type(raw).__name__)
+        return None
+    try:
+        identity = IdentitySchema().load(_blank_to_none(raw))
+    except ValidationError as exc:
+        bad = sorted(exc.messages) if isinstance(exc.messages, dict) else []
+        identity = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+        log.warning("identify_visitor returned unusable %s; %s", ", ".join(bad) or "data",
+                    "left out" if identity.get("external_id") else "the visitor is not identified")
+    if not identity.get("external_id"):
+        return None
+    return {key: value for key, value in identity.items() if value is not None}
 
 
 def load_reconsent(data: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ never copied into the message, so a rectified or erased name leaves no trace.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +16,13 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 
 from . import access, consent, signals, subjects
-from .api_schemas import is_storable_text
+from .api_schemas import is_storable_text, load_identity
 from .clock import utcnow
 from .config import setting
 from .models import Agent, ConsentRecord, Contact, Conversation, Message, MessageEdit
-from .state import session
+from .state import session, state
+
+log = logging.getLogger("flask_gdprchat")
 
 VISITOR_FALLBACK_NAME = "Visitor"
 #: How fresh a contact's ``last_activity_at`` is kept by the message path.
@@ -91,6 +94,25 @@ def visitor_name(contact: Contact | None) -> str:
 # -- starting a conversation ------------------------------------------------------------
 
 
+def host_identity() -> dict[str, Any] | None:
+    """The host's signed-in user (``@chat.identify_visitor``) as a clean identity, or None.
+
+    A callback that raises, or returns nothing usable, leaves the visitor
+    unidentified: they chat through the pre-chat form like anyone else, and the
+    host's page and the chat keep working.
+    """
+    identify = state.identify_visitor
+    if identify is None:
+        return None
+    try:
+        raw = identify()
+    except Exception as exc:  # the host's code: its failure must not break the chat
+        log.warning("identify_visitor raised %s; the visitor is not identified",
+                    type(exc).__name__)
+        return None
+    return load_identity(raw)
+
+
 @dataclass
 class Started:
     """A new conversation and the token that opens it (shown once, never stored)."""
@@ -104,8 +126,8 @@ class Started:
 def start_conversation(form: dict[str, Any], identity: dict[str, Any] | None) -> Started:
     """Make the contact, the conversation and the consent records, and commit.
 
-    ``form`` is the validated pre-chat form; ``identity`` is what the host's
-    ``identify_visitor`` returned for its signed-in user, or None. A restricted
+    ``form`` is the validated pre-chat form; ``identity`` is the host's
+    signed-in user from :func:`host_identity`, or None. A restricted
     subject cannot start a chat (Art. 18).
     """
     if form["policy_version"] != setting("PRIVACY_POLICY_VERSION"):

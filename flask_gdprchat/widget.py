@@ -11,8 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, render_template, url_for
 from markupsafe import Markup, escape
 
+from .chat import host_identity
 from .config import setting
-from .state import state
 
 bp = Blueprint("widget", __name__)
 
@@ -46,14 +46,6 @@ def widget_settings() -> dict[str, Any]:
     }
 
 
-def _host_identifies_visitor() -> bool:
-    identify = state.identify_visitor
-    if identify is None:
-        return False
-    identity = identify()
-    return bool(identity and identity.get("external_id"))
-
-
 def widget_markup() -> Markup:
     """``<script>`` markup for the chat bubble (template global ``gdprchat_widget``).
 
@@ -61,7 +53,7 @@ def widget_markup() -> Markup:
     the pre-chat fields (consent is still asked).
     """
     src = escape(url_for("gdprchat.widget.script"))
-    identified = ' data-gdprchat-identified="1"' if _host_identifies_visitor() else ""
+    identified = ' data-gdprchat-identified="1"' if host_identity() is not None else ""
     return Markup(f'<script src="{src}" defer{identified}></script>')
 
 

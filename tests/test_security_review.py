@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import render_template_string
 from sqlalchemy import func, select
 
 from flask_gdprchat.models import Contact, Message
@@ -20,6 +21,50 @@ def contacts(app: Any) -> list[tuple[Any, ...]]:
     with app.app_context():
         return [(c.external_id, c.name, c.email, c.company, c.phone)
                 for c in session().scalars(select(Contact).order_by(Contact.id))]
+
+
+# -- the host's identify_visitor ---------------------------------------------------------
+
+
+def _raises() -> Any:
+    raise RuntimeError("the host's user table is down")
+
+
+@pytest.mark.parametrize("identify", [
+    lambda: "alice", lambda: ["u-1"], lambda: 42, _raises,
+    lambda: {"name": "No Id"}, lambda: {"external_id": {"a": 1}}, lambda: {"external_id": True},
+    lambda: {"external_id": "x" * 300}, lambda: {"external_id": "u\x00"},
+    lambda: {"external_id": "  "},
+], ids=["str", "list", "int", "raises", "no-id", "dict-id", "bool-id", "long-id", "nul-id",
+        "blank-id"])
+def test_an_unusable_identity_leaves_the_visitor_unidentified(make_app, identify, caplog):
+    app = make_app()
+    app.extensions["gdprchat"].chat.identify_visitor(identify)
+    with app.test_request_context("/"):
+        assert render_template_string("{{ gdprchat_widget() }}") == (
+            '<script src="/gdprchat/widget.js" defer></script>')
+    response = app.test_client().post(START, json=form(name="Typed Name"))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert contacts(app) == [(None, "Typed Name", None, None, None)]
+    assert all("alice" not in r.getMessage() and "down" not in r.getMessage()
+               for r in caplog.records)
+
+
+def test_bad_identity_details_are_left_out_not_stored(make_app):
+    app = make_app()
+    app.extensions["gdprchat"].chat.identify_visitor(lambda: {
+        "external_id": 7, "name": {"first": "A"}, "email": "not-an-address",
+        "company": "Shop\x00Ltd", "phone": "call me", "avatar": object(),
+    })
+    assert app.test_client().post(START, json=form()).status_code == 201
+    assert contacts(app) == [("7", None, None, None, None)]
+
+    app = make_app()
+    app.extensions["gdprchat"].chat.identify_visitor(lambda: {
+        "external_id": " u-9 ", "name": " Host User ", "email": ["h@shop.test"],
+        "company": "Shop", "phone": "+44 20 1234 5678"})
+    assert app.test_client().post(START, json=form()).status_code == 201
+    assert contacts(app) == [("u-9", "Host User", None, "Shop", "+44 20 1234 5678")]
 
 
 # -- text no database stores as given ------------------------------------------------------
