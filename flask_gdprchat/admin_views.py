@@ -39,6 +39,7 @@ from .campaigns import CampaignError, check_campaign, send_campaign
 from .clock import utcnow
 from .config import setting
 from .models import (
+    MAX_ROW_ID,
     Agent,
     AuditEvent,
     Campaign,
@@ -46,6 +47,7 @@ from .models import (
     ConsentRecord,
     Contact,
     SubjectRequest,
+    row_id,
 )
 from .settings_store import save_settings
 from .state import session
@@ -145,6 +147,18 @@ class GuardedModelView(AgentAccess, ModelView):
         # Flask-Admin unwraps only a real Flask-SQLAlchemy object; hand it the
         # per-request session proxy directly.
         self.session = _db.session
+
+    def get_list(self, page: int | None, *args: Any, **kwargs: Any) -> Any:
+        # ?page=10**30 is a page past the last row, not an offset the database refuses.
+        size = kwargs.get("page_size") or self.page_size
+        if page and size and page * size > MAX_ROW_ID:
+            page = MAX_ROW_ID // size
+        return super().get_list(page, *args, **kwargs)
+
+
+def _selected_ids(ids: Iterable[str]) -> list[int]:
+    """The row ids a list action was asked for (any that no row can have dropped)."""
+    return [i for i in map(row_id, ids) if i is not None]
 
 
 class ReadOnlyView(GuardedModelView):
@@ -251,8 +265,7 @@ class TeamView(GuardedModelView):
         return self._erase([model], purge=False) == 1
 
     def _selected(self, ids: Iterable[str]) -> list[Agent]:
-        wanted = [int(i) for i in ids if str(i).isdigit()]
-        return list(session().scalars(select(Agent).where(Agent.id.in_(wanted))))
+        return list(session().scalars(select(Agent).where(Agent.id.in_(_selected_ids(ids)))))
 
     @action("delete", "Delete (keep first name on messages)",
             "Delete the selected team members? Their e-mail, full name, photo and login "
@@ -367,8 +380,8 @@ class CampaignsView(GuardedModelView):
     @action("send", "Send now",
             "Send the selected manual campaigns now to every contact who may receive them?")
     def action_send(self, ids: Iterable[str]) -> None:
-        wanted = [int(i) for i in ids if str(i).isdigit()]
-        campaigns = list(session().scalars(select(Campaign).where(Campaign.id.in_(wanted))))
+        campaigns = list(session().scalars(
+            select(Campaign).where(Campaign.id.in_(_selected_ids(ids)))))
         for campaign in campaigns:
             if campaign.kind != "manual":
                 flash(f"'{campaign.name}' is automatic: the scheduler sends it.", "warning")

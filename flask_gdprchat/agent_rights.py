@@ -15,7 +15,7 @@ from .access import agent_can
 from .auth import agent_required, current_agent, get_current_agent
 from .csrf import protect
 from .export import export_response
-from .models import Contact, Conversation
+from .models import Contact, Conversation, row_id
 from .rights import RightsError, clean_rectification, erase_contacts, rectify, subject_of, unsubscribe
 from .state import session
 from .transcript import send_conversation_transcript
@@ -59,14 +59,14 @@ def _failed(error: RightsError, conversation_id: int | None) -> Any:
 
 
 def _conversation(conversation_id: int) -> Conversation:
-    conversation = session().get(Conversation, conversation_id)
+    conversation = session().get(Conversation, conversation_id) if row_id(conversation_id) else None
     if conversation is None:
         abort(404, description="No such conversation (it may have been erased).")
     return conversation
 
 
 def _contact(contact_id: int) -> Contact:
-    contact = session().get(Contact, contact_id)
+    contact = session().get(Contact, contact_id) if row_id(contact_id) else None
     if contact is None:
         abort(404, description="No such contact (it may have been erased).")
     return contact

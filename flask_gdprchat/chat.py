@@ -19,7 +19,7 @@ from . import access, consent, signals, subjects
 from .api_schemas import is_storable_text, load_identity
 from .clock import utcnow
 from .config import setting
-from .models import Agent, ConsentRecord, Contact, Conversation, Message, MessageEdit
+from .models import Agent, ConsentRecord, Contact, Conversation, Message, MessageEdit, row_id
 from .state import session, state
 
 log = logging.getLogger("flask_gdprchat")
@@ -298,7 +298,7 @@ def edit_message(agent: Agent, message_id: Any, text: Any) -> dict[str, Any]:
     if not isinstance(message_id, int) or isinstance(message_id, bool):
         raise ChatError("message_id must be a number", field="message_id")
     db = session()
-    message = db.get(Message, message_id)
+    message = db.get(Message, message_id) if row_id(message_id) else None
     if message is None or message.author != "agent" or message.agent_id != agent.id:
         raise ChatError("you can edit only your own messages", status=403)
     if not access.conversation_is_open_for_processing(message.conversation):

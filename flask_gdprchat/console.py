@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from . import access, chat
 from .auth import agent_required, current_agent
-from .models import Contact, Conversation, Message
+from .models import Contact, Conversation, Message, row_id
 from .realtime import conversation_summary
 from .state import session
 
@@ -52,7 +52,7 @@ def inbox_rows(limit: int = INBOX_SIZE) -> list[dict[str, Any]]:
 
 
 def _viewable(conversation_id: int) -> Conversation:
-    conversation = session().get(Conversation, conversation_id)
+    conversation = session().get(Conversation, conversation_id) if row_id(conversation_id) else None
     if not access.agent_may_view(current_agent, conversation):
         abort(404)
     assert conversation is not None

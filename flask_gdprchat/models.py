@@ -30,6 +30,23 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .clock import utcnow
 
+#: The largest id a row can have (SQLite and PostgreSQL bigint both stop here).
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(value: Any) -> int | None:
+    """``value`` as a row id if it can be one (a whole number from 1 to
+    :data:`MAX_ROW_ID`, or its decimal text), else None.
+
+    Asking the database for a bigger number fails instead of finding nothing.
+    """
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID:
+        return value
+    return None
+
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -371,6 +388,8 @@ class LiveSocket(Base):
 
 
 __all__ = [
+    "MAX_ROW_ID",
+    "row_id",
     "Base",
     "personal",
     "Contact",

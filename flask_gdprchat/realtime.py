@@ -21,7 +21,7 @@ from . import access, chat, consent, errors
 from .access import conversation_for_token
 from .auth import SESSION_KEY, agent_from_session
 from .config import setting
-from .models import Agent, Contact, Conversation, LiveSocket
+from .models import Agent, Contact, Conversation, LiveSocket, row_id
 from .state import session, state
 
 NAMESPACE = "/gdprchat"
@@ -63,7 +63,8 @@ def _refuse(error: str) -> dict[str, Any]:
 
 
 def _as_id(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    # A JSON number only (not its text), and one a row can have.
+    return row_id(value) if isinstance(value, int) else None
 
 
 class ChatNamespace(Namespace):

@@ -96,3 +96,48 @@ def test_messages_with_nul_or_lone_surrogates_are_refused_by_ack(app, chat_serve
     assert ack["ok"] is True
     with app.app_context():
         assert session().scalar(select(func.count()).select_from(Message)) == 1
+
+
+# -- ids no row can have ---------------------------------------------------------------------
+
+HUGE = str(2**70)
+
+
+def test_ids_past_any_row_are_a_404_not_a_500(app, admin_client, csrf_from):
+    for path in (f"/gdprchat/agent/?conversation={HUGE}",
+                 f"/gdprchat/agent/conversations/{HUGE}.json",
+                 f"/gdprchat/agent/conversations/{HUGE}/panel",
+                 f"/gdprchat/agent/conversations/{HUGE}/export.csv"):
+        assert admin_client.get(path).status_code == 404, path
+    token = csrf_from(admin_client.get("/gdprchat/agent/").get_data(as_text=True))
+    for path in (f"/gdprchat/agent/conversations/{HUGE}/transcript",
+                 f"/gdprchat/agent/conversations/{HUGE}/delete",
+                 f"/gdprchat/agent/contacts/{HUGE}",
+                 f"/gdprchat/agent/contacts/{HUGE}/unsubscribe"):
+        assert admin_client.post(path, data={"csrf_token": token}).status_code == 404, path
+
+
+def test_the_dashboard_takes_ids_and_pages_past_any_row(app, admin_client, csrf_from):
+    assert admin_client.get(f"/gdprchat/admin/team/?page={HUGE}").status_code == 200
+    token = csrf_from(admin_client.get("/gdprchat/admin/team/").get_data(as_text=True))
+    for view, action in (("team", "disable"), ("campaigns", "send")):
+        response = admin_client.post(f"/gdprchat/admin/{view}/action/",
+                                     data={"action": action, "rowid": HUGE, "csrf_token": token})
+        assert response.status_code == 302, view
+
+
+def test_socket_ids_past_any_row_get_a_clear_refusal(app, chat_server, chat_visitor, chat_agent):
+    chat, visitor = chat_visitor(chat_server.url)
+    agent = chat_agent(chat_server.url)
+    huge = 2**70
+    for event, data, error in (
+        ("join", {"conversation_id": huge}, "no such conversation"),
+        ("read", {"conversation_id": huge}, "no such conversation"),
+        ("typing", {"conversation_id": huge}, "send {conversation_id}"),
+        ("send_message", {"conversation_id": huge, "text": "hi"}, "no such conversation"),
+        ("edit_message", {"message_id": huge, "text": "hi"}, "you can edit only your own"),
+    ):
+        ack = agent.call(event, data)
+        assert ack["ok"] is False and ack["error"].startswith(error), (event, ack)
+    ack = visitor.call("typing", {"conversation_id": huge})
+    assert ack == {"ok": False, "error": "send {conversation_id}"}
