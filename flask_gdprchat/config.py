@@ -7,6 +7,7 @@ in the dashboard (retention, pre-chat fields, widget look) are read through
 from __future__ import annotations
 
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from flask import current_app, g
 
@@ -112,6 +113,19 @@ def _optional_str(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
 
+def _link(value: Any) -> bool:
+    """None, an http(s) URL or a path on this site: never ``javascript:`` and the like,
+    since the widget and the privacy pages put it in a link's ``href``."""
+    if value is None:
+        return True
+    if not isinstance(value, str) or not value or any(ord(c) < 33 or c == "\\" for c in value):
+        return False
+    parts = urlsplit(value)
+    if parts.scheme:
+        return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    return value.startswith("/") and not value.startswith("//")
+
+
 def _nonempty_str(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -145,7 +159,7 @@ def _prefix(value: Any) -> bool:
 
 _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "URL_PREFIX": (_prefix, "a path starting with '/' and not ending with '/'"),
-    "PRIVACY_POLICY_URL": (_optional_str, "a URL string or None"),
+    "PRIVACY_POLICY_URL": (_link, "an http(s) URL, a path starting with '/', or None"),
     "PRIVACY_POLICY_VERSION": (_nonempty_str, "a non-empty string"),
     "CONSENT_TEXT": (_nonempty_str, "a non-empty string"),
     "MARKETING_CONSENT_TEXT": (_nonempty_str, "a non-empty string"),

@@ -141,3 +141,35 @@ def test_socket_ids_past_any_row_get_a_clear_refusal(app, chat_server, chat_visi
         assert ack["ok"] is False and ack["error"].startswith(error), (event, ack)
     ack = visitor.call("typing", {"conversation_id": huge})
     assert ack == {"ok": False, "error": "send {conversation_id}"}
+
+
+# -- the privacy-policy link ----------------------------------------------------------------
+
+WIDGET_FORM = {
+    "prechat_fields": ["name"], "consent_text": "I accept.", "marketing_consent_text": "News.",
+    "privacy_policy_version": "1", "widget_title": "Chat", "widget_greeting": "Hi",
+    "widget_color": "#112233",
+}
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "JaVaScRiPt:alert(1)",
+                                 " javascript:alert(1)", "data:text/html,<script>x</script>",
+                                 "//evil.example/policy", "/\\evil.example", "https:///nohost"])
+def test_the_policy_link_cannot_carry_script(app, agent_client, csrf_from, url):
+    settings = agent_client("settings")
+    page = settings.get("/gdprchat/admin/widget/").get_data(as_text=True)
+    response = settings.post("/gdprchat/admin/widget/", data={
+        **WIDGET_FORM, "privacy_policy_url": url, "csrf_token": csrf_from(page)})
+    assert response.status_code == 400
+    assert "GDPRCHAT_PRIVACY_POLICY_URL must be an http(s) URL" in response.get_data(as_text=True)
+    script = app.test_client().get("/gdprchat/widget.js").get_data(as_text=True)
+    assert "javascript" not in script.lower() and "evil.example" not in script
+
+
+def test_the_policy_link_may_be_a_web_address_or_a_path(make_app):
+    from flask_gdprchat.config import ConfigError
+
+    for url in ("https://shop.example/privacy", "http://shop.example/p?v=2", "/privacy"):
+        make_app(GDPRCHAT_PRIVACY_POLICY_URL=url)
+    with pytest.raises(ConfigError, match="GDPRCHAT_PRIVACY_POLICY_URL"):
+        make_app(GDPRCHAT_PRIVACY_POLICY_URL="javascript:alert(1)")
