@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from .access import agent_can
 from .auth import agent_required, current_agent, get_current_agent
@@ -117,6 +118,9 @@ def rectify_contact(contact_id: int) -> Any:
     contact = _contact(contact_id)
     conversation_id = _latest_conversation_id(contact)
     form = request.get_json(silent=True) if request.is_json else request.form
+    if not isinstance(form, (dict, MultiDict)):
+        return _failed(RightsError("Send the corrections as a form or a JSON object.", 400),
+                       conversation_id)
     try:
         changed = rectify(subject_of(contact), clean_rectification(form or {}), channel="agent",
                           actor=_actor())

@@ -173,3 +173,21 @@ def test_the_policy_link_may_be_a_web_address_or_a_path(make_app):
         make_app(GDPRCHAT_PRIVACY_POLICY_URL=url)
     with pytest.raises(ConfigError, match="GDPRCHAT_PRIVACY_POLICY_URL"):
         make_app(GDPRCHAT_PRIVACY_POLICY_URL="javascript:alert(1)")
+
+
+# -- the agent's rectification ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ['"name email"', "[1]", "null", "3"])
+def test_rectifying_with_json_that_is_not_an_object_is_refused(app, admin_client, csrf_from,
+                                                               make_contact, body):
+    contact_id = make_contact("c@example.test", name="Carla")
+    token = csrf_from(admin_client.get("/gdprchat/agent/").get_data(as_text=True))
+    response = admin_client.post(f"/gdprchat/agent/contacts/{contact_id}", data=body,
+                                 content_type="application/json",
+                                 headers={"X-CSRFToken": token, "Accept": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json() == {"ok": False,
+                                   "error": "Send the corrections as a form or a JSON object."}
+    with app.app_context():
+        assert session().get(Contact, contact_id).name == "Carla"
