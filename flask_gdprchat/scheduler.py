@@ -238,18 +238,29 @@ def run_foreground(app: Flask, *, on_start: Callable[[], None] | None = None) ->
     scheduler = BlockingScheduler(timezone=dt.timezone.utc)
     _add_jobs(app, scheduler, leases.new_holder_id())
 
-    def interrupt(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
+    stop_requested = threading.Event()
+
+    def stop(_signum: int, _frame: Any) -> None:
+        # Ask the loop to end rather than raising into it: an exception raised
+        # wherever the main thread happens to be (inside the scheduler's own
+        # bookkeeping) could leave it unable to shut down. Jobs already running
+        # finish on their threads; the interpreter waits for them at exit.
+        stop_requested.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    def started(_event: Any) -> None:
+        if stop_requested.is_set():  # the signal came before the loop was running
+            scheduler.shutdown(wait=False)
+        elif on_start is not None:
+            on_start()
 
     # SIGINT too: a process started from a script may inherit it ignored, and
     # Ctrl-C is this command's documented way to stop.
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if on_start is not None:
-            scheduler.add_listener(lambda _event: on_start(), mask=EVENT_SCHEDULER_STARTED)
+        scheduler.add_listener(started, mask=EVENT_SCHEDULER_STARTED)
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
