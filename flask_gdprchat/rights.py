@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from . import audit, realtime, signals
+from .api_schemas import is_storable_text
 from .clock import utcnow
 from .config import setting
 from .database import scrub_free_space
@@ -167,11 +168,16 @@ def clean_rectification(form: Any) -> dict[str, str | None]:
         if field_name not in form:
             continue
         raw = form.get(field_name)
-        value = (raw if isinstance(raw, str) else "").strip()
+        # null (or an empty field) clears a value; anything else must be text.
+        if raw is not None and not isinstance(raw, str):
+            raise RightsError(f"The {field_name} must be text.", 422)
+        value = (raw or "").strip()
         if len(value) > longest:
             raise RightsError(f"The {field_name} is too long (at most {longest} characters).", 422)
-        if any(ord(ch) < 32 for ch in value):
-            raise RightsError(f"The {field_name} contains control characters.", 422)
+        if not is_storable_text(value):
+            raise RightsError(
+                f"The {field_name} contains control characters or text that cannot be stored.", 422
+            )
         if field_name == "email" and value:
             if not EMAIL_RE.match(value):
                 raise RightsError("The e-mail address is not valid.", 422)

@@ -230,3 +230,14 @@ def test_two_writers_appending_at_once_never_fork_the_chain(make_app):
     with app.app_context():
         assert audit.verify_chain().ok
         assert _count(AuditEvent) == 100
+
+
+def test_rectification_refuses_values_that_are_not_text(app):
+    """A number or a list must not silently clear a field; null clears it on purpose."""
+    from flask_gdprchat.rights import RightsError, clean_rectification
+
+    for bad in ({"name": 5}, {"phone": ["1"]}, {"company": {"a": 1}}, {"name": "a\ud800"}):
+        with pytest.raises(RightsError) as refused:
+            clean_rectification(bad)
+        assert refused.value.status == 422
+    assert clean_rectification({"name": None, "company": ""}) == {"name": None, "company": None}
