@@ -35,6 +35,15 @@ from .config import (
     validate_value,
 )
 
+#: Short names of the permissions, for lists.
+PERMISSION_NAMES = {
+    "settings": "Settings",
+    "team": "Team",
+    "user_data": "User data",
+    "send_messages": "Send messages",
+    "edit_messages": "Edit messages",
+}
+
 PERMISSION_LABELS = {
     "settings": "Settings: widget, retention, campaigns",
     "team": "Team: add, change and delete team members",

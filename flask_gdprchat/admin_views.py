@@ -26,6 +26,7 @@ from wtforms.validators import ValidationError
 
 from . import access, audit
 from .admin_forms import (
+    PERMISSION_NAMES,
     AdminSecureForm,
     AgentCreateForm,
     AgentEditForm,
@@ -37,7 +38,7 @@ from .admin_forms import (
 from .auth import get_current_agent
 from .campaigns import CampaignError, check_campaign, send_campaign
 from .clock import utcnow
-from .config import setting
+from .config import PERMISSIONS, setting
 from .models import (
     MAX_ROW_ID,
     Agent,
@@ -176,7 +177,7 @@ def _role(view: Any, context: Any, agent: Agent, name: str) -> Any:
         return ""
     if agent.is_admin:
         return _badge("Admin")
-    return ", ".join(sorted(agent.permission_set)) or "—"
+    return ", ".join(PERMISSION_NAMES[p] for p in PERMISSIONS if p in agent.permission_set) or "—"
 
 
 def _status(view: Any, context: Any, agent: Agent, name: str) -> Any:
