@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from .access import agent_can
 from .auth import agent_required, current_agent, get_current_agent
 from .csrf import protect
+from .errors import wants_json
 from .export import export_response
 from .models import Contact, Conversation, row_id
 from .rights import RightsError, clean_rectification, erase_contacts, rectify, subject_of, unsubscribe
@@ -32,11 +33,6 @@ def _actor() -> str:
     return f"agent:{current_agent.id}"
 
 
-def _wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return request.is_json or best == "application/json"
-
-
 def _inbox(conversation_id: int | None) -> str:
     if conversation_id is None:
         return url_for("gdprchat.console.inbox")
@@ -46,14 +42,14 @@ def _inbox(conversation_id: int | None) -> str:
 
 
 def _done(message: str, conversation_id: int | None, **data: Any) -> Any:
-    if _wants_json():
+    if wants_json():
         return jsonify(ok=True, message=message, **data)
     flash(message)
     return redirect(_inbox(conversation_id), code=303)
 
 
 def _failed(error: RightsError, conversation_id: int | None) -> Any:
-    if _wants_json():
+    if wants_json():
         return jsonify(ok=False, error=str(error)), error.status
     flash(str(error), "error")
     return redirect(_inbox(conversation_id), code=303)

@@ -22,8 +22,8 @@ CONFLICT = "That change conflicts with data saved meanwhile; nothing was stored.
 
 
 def wants_json() -> bool:
-    """API calls and clients that ask for JSON get JSON errors; browsers get a page."""
-    if request.blueprint and request.blueprint.startswith("gdprchat.api"):
+    """API calls, JSON bodies and clients that prefer JSON get JSON; browsers get a page."""
+    if request.is_json or (request.blueprint and request.blueprint.startswith("gdprchat.api")):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
