@@ -12,7 +12,7 @@ team screen alone (staff, to manage their sign-in).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
@@ -250,17 +250,23 @@ class TeamView(GuardedModelView):
             return False
         return True
 
-    def _erase(self, agents: Iterable[Agent], *, purge: bool) -> int:
+    def _each(self, agents: Iterable[Agent], change: Callable[[Agent], None], failed: str) -> int:
+        """Apply ``change`` to each agent this admin may change; say which were refused."""
         done = 0
         for agent in list(agents):
             try:
                 self._check_grant([], False, agent)
-                delete_agent(agent.id, purge=purge, actor=_actor())
+                change(agent)
                 done += 1
             except TeamError as exc:
                 session().rollback()
-                flash(f"Team member {agent.id} was not deleted: {exc}.", "error")
+                flash(f"Team member {agent.id} was not {failed}: {exc}.", "error")
         return done
+
+    def _erase(self, agents: Iterable[Agent], *, purge: bool) -> int:
+        return self._each(
+            agents, lambda agent: delete_agent(agent.id, purge=purge, actor=_actor()), "deleted"
+        )
 
     def delete_model(self, model: Agent) -> bool:
         return self._erase([model], purge=False) == 1
@@ -286,15 +292,11 @@ class TeamView(GuardedModelView):
 
     @action("disable", "Disable", "Disable the selected team members? They are signed out at once.")
     def action_disable(self, ids: Iterable[str]) -> None:
-        done = 0
-        for agent in self._selected(ids):
-            try:
-                self._check_grant([], False, agent)
-                update_agent(agent.id, active=False, actor=_actor())
-                done += 1
-            except TeamError as exc:
-                session().rollback()
-                flash(f"Team member {agent.id} was not disabled: {exc}.", "error")
+        done = self._each(
+            self._selected(ids),
+            lambda agent: update_agent(agent.id, active=False, actor=_actor()),
+            "disabled",
+        )
         if done:
             flash(f"{done} team member(s) disabled.", "success")
 

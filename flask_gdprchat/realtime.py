@@ -62,6 +62,13 @@ def _refuse(error: str) -> dict[str, Any]:
     return {"ok": False, "error": error}
 
 
+def _conversation_for(agent: Agent, data: Any) -> Conversation | None:
+    """The conversation ``data`` names, if this agent may see it (else None)."""
+    conversation_id = _as_id(data.get("conversation_id")) if isinstance(data, dict) else None
+    conversation = session().get(Conversation, conversation_id) if conversation_id else None
+    return conversation if access.agent_may_view(agent, conversation) else None
+
+
 def _as_id(value: Any) -> int | None:
     # A JSON number only (not its text), and one a row can have.
     return row_id(value) if isinstance(value, int) else None
@@ -124,6 +131,14 @@ class ChatNamespace(Namespace):
         """
         return agent_from_session(flask_session.get(SESSION_KEY))
 
+    def _calling_agent(self, action: str) -> tuple[Agent | None, str]:
+        """The agent behind this socket, checked now, or None and why it may not ``action``."""
+        client = self._client()
+        if client is None or client.visitor_token is not None:
+            return None, f"only agents {action}"
+        agent = self._agent()
+        return agent, "" if agent is not None else "your session has ended"
+
     def _relay(self, event: str, data: Any, rooms: list[str], skip_sid: str | None = None) -> None:
         # One emit to several rooms: a socket in more than one gets it once.
         self.socketio.emit(event, data, namespace=NAMESPACE, to=rooms, skip_sid=skip_sid)
@@ -181,17 +196,12 @@ class ChatNamespace(Namespace):
 
     def on_join(self, data: Any = None) -> dict[str, Any]:
         """An agent opens a conversation: joins its room, gets its history, marks it read."""
-        client = self._client()
-        if client is None or client.visitor_token is not None:
-            return _refuse("only agents join conversations")
-        agent = self._agent()
+        agent, why = self._calling_agent("join conversations")
         if agent is None:
-            return _refuse("your session has ended")
-        conversation_id = _as_id(data.get("conversation_id")) if isinstance(data, dict) else None
-        conversation = session().get(Conversation, conversation_id) if conversation_id else None
-        if not access.agent_may_view(agent, conversation):
+            return _refuse(why)
+        conversation = _conversation_for(agent, data)
+        if conversation is None:
             return _refuse("no such conversation")
-        assert conversation is not None
         self.enter_room(request.sid, conversation_room(conversation.id))
         _mark_read(conversation.id)
         return {
@@ -203,25 +213,20 @@ class ChatNamespace(Namespace):
 
     def on_read(self, data: Any = None) -> dict[str, Any]:
         """An agent has seen a conversation's new messages."""
-        client = self._client()
-        if client is None or client.visitor_token is not None:
-            return _refuse("only agents mark conversations read")
-        agent = self._agent()
-        conversation_id = _as_id(data.get("conversation_id")) if isinstance(data, dict) else None
-        conversation = session().get(Conversation, conversation_id) if conversation_id else None
-        if not access.agent_may_view(agent, conversation):
+        agent, why = self._calling_agent("mark conversations read")
+        if agent is None:
+            return _refuse(why)
+        conversation = _conversation_for(agent, data)
+        if conversation is None:
             return _refuse("no such conversation")
-        _mark_read(conversation_id)  # type: ignore[arg-type]
+        _mark_read(conversation.id)
         return {"ok": True}
 
     def on_edit_message(self, data: Any = None) -> dict[str, Any]:
         """``{message_id, text}``: an agent with ``edit_messages`` edits its own message."""
-        client = self._client()
-        if client is None or client.visitor_token is not None:
-            return _refuse("only agents edit messages")
-        agent = self._agent()
+        agent, why = self._calling_agent("edit messages")
         if agent is None:
-            return _refuse("your session has ended")
+            return _refuse(why)
         if not isinstance(data, dict):
             return _refuse("send {message_id, text}")
         try:
