@@ -94,9 +94,9 @@ def bare(db_path: str, n: int, nodelay: bool) -> float:
 
 def full(instance: str, n: int, nodelay: bool) -> float:
     from flask_gdprchat import GDPRChat
-    from flask_gdprchat.database import init_db
-    from flask_gdprchat.state import session
-    from flask_gdprchat.team import create_agent
+    from flask_gdprchat.core.database import init_db
+    from flask_gdprchat.core.state import session
+    from flask_gdprchat.team.agents import create_agent
 
     app = Flask("full", instance_path=instance)
     app.config.update(SECRET_KEY="bench", GDPRCHAT_SCHEDULER=False,

@@ -4,7 +4,7 @@ Builds a database of 100,000 anonymous chats (one contact, one consent record,
 one conversation and ten messages each: 1,000,000 messages), half of them past
 the anonymous retention and interleaved with the others, then:
 
-1. runs :func:`flask_gdprchat.retention.purge_expired` on it;
+1. runs :func:`flask_gdprchat.retention.purge.purge_expired` on it;
 2. rebuilds the same data and deletes the same rows with plain ``DELETE ...
    WHERE id IN (...)`` statements by primary key, child tables first, in
    batches of the same number of rows, one commit each.
@@ -35,10 +35,10 @@ import sqlalchemy as sa  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from flask_gdprchat import GDPRChat  # noqa: E402
-from flask_gdprchat.database import init_db  # noqa: E402
-from flask_gdprchat.models import Base  # noqa: E402
-from flask_gdprchat.retention import purge_expired  # noqa: E402
-from flask_gdprchat.state import session, state  # noqa: E402
+from flask_gdprchat.core.database import init_db  # noqa: E402
+from flask_gdprchat.core.models import Base  # noqa: E402
+from flask_gdprchat.retention.purge import purge_expired  # noqa: E402
+from flask_gdprchat.core.state import session, state  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = dt.datetime(2030, 1, 1)

@@ -13,7 +13,7 @@ from flask import Flask, render_template
 from flask_login import current_user
 
 from flask_gdprchat import GDPRChat
-from flask_gdprchat.mail import MailError
+from flask_gdprchat.core.mail import MailError
 
 from .models import Patient, db, login_manager
 from .settings import from_environment

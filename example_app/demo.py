@@ -8,10 +8,10 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from flask_gdprchat.database import init_db
-from flask_gdprchat.models import Agent
-from flask_gdprchat.state import session
-from flask_gdprchat.team import create_agent
+from flask_gdprchat.core.database import init_db
+from flask_gdprchat.core.models import Agent
+from flask_gdprchat.core.state import session
+from flask_gdprchat.team.agents import create_agent
 
 from .models import Patient, db, next_weekday_at
 

@@ -1,8 +1,14 @@
-"""flask-gdprchat: GDPR-compliant live chat for any Flask app."""
+"""flask-gdprchat: GDPR-compliant live chat for any Flask app.
+
+The package is layered: ``extension`` wires the faces (``web``, ``sockets``,
+``admin``, ``cli``, ``jobs``) to the domain (``chat``, ``rights``, ``team``,
+``retention``), which stands on ``core``. Only the names below are public.
+"""
 from __future__ import annotations
 
-from .extension import GDPRChat
-from .signals import (
+from importlib.metadata import PackageNotFoundError, version
+
+from flask_gdprchat.core.signals import (
     agent_erased,
     consent_given,
     conversation_started,
@@ -14,11 +20,16 @@ from .signals import (
     subject_restricted,
     subject_unsubscribed,
 )
+from flask_gdprchat.extension import GDPRChat
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("flask-gdprchat")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0.0.0"
 
 __all__ = [
     "GDPRChat",
+    "__version__",
     "agent_erased",
     "consent_given",
     "conversation_started",

@@ -1,23 +1,36 @@
-"""The ``GDPRChat`` extension object."""
+"""The ``GDPRChat`` extension object: the one place that puts the layers together.
+
+Faces (``web``, ``sockets``, ``admin``, ``cli``, ``jobs``) are imported here and
+nowhere else is wired to them; they call the domain (``chat``, ``rights``,
+``team``, ``retention``), which calls ``core``.
+"""
 from __future__ import annotations
 
 import logging
 import os
 import secrets
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask
 from flask_login import LoginManager
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 
-from .config import ConfigError, apply_defaults
-from .database import configure_engine, default_sqlite_uri, migrate_on_start
-from .state import ChatState
+from flask_gdprchat import admin
+from flask_gdprchat.cli import gdprchat_cli
+from flask_gdprchat.core.config import ConfigError, apply_defaults
+from flask_gdprchat.core.csrf import csrf_token
+from flask_gdprchat.core.database import configure_engine, default_sqlite_uri, migrate_on_start
+from flask_gdprchat.core.state import ChatState, VisitorIdentifier
+from flask_gdprchat.jobs import scheduler
+from flask_gdprchat.rights.erasure import erase_by_email
+from flask_gdprchat.rights.export import export_bytes
+from flask_gdprchat.rights.restriction import restrict_by_email
+from flask_gdprchat.sockets import namespace
+from flask_gdprchat.web.blueprint import build_blueprint
+from flask_gdprchat.web.widget import widget_markup
 
 log = logging.getLogger("flask_gdprchat")
-
-VisitorIdentifier = Callable[[], "dict[str, Any] | None"]
 
 
 class GDPRChat:
@@ -40,7 +53,8 @@ class GDPRChat:
         self._db = db
         self._socketio = socketio
         self._login_manager = login_manager
-        self._identify_visitor: VisitorIdentifier | None = None
+        #: The host's ``@identify_visitor`` callback, or None.
+        self.visitor_identifier: VisitorIdentifier | None = None
         #: The Flask-SocketIO instance in use (``chat.socketio.run(app)``).
         self.socketio: SocketIO | None = socketio
         #: The Flask-SQLAlchemy instance in use.
@@ -61,15 +75,10 @@ class GDPRChat:
         socketio = self._setup_socketio(app)
         login_manager = self._setup_login(app)
         state = ChatState(
-            chat=self, db=db, socketio=socketio, login_manager=login_manager, owns_db=owns_db
+            chat=self, jobs=scheduler.RUNNER, db=db, socketio=socketio, login_manager=login_manager, owns_db=owns_db
         )
         app.extensions["gdprchat"] = state
         self.db, self.socketio = db, socketio
-
-        from .blueprints import build_blueprint
-        from .cli import gdprchat_cli
-        from .csrf import csrf_token
-        from .widget import widget_markup
 
         app.register_blueprint(build_blueprint(app.config["GDPRCHAT_URL_PREFIX"]))
         app.add_template_global(widget_markup, "gdprchat_widget")
@@ -79,16 +88,8 @@ class GDPRChat:
             app.add_template_global(csrf_token, "csrf_token")
         app.cli.add_command(gdprchat_cli)
 
-        from . import realtime
-
-        realtime.register(socketio, app.config["GDPRCHAT_URL_PREFIX"])
-
-        from . import admin
-
+        namespace.register(socketio)
         state.admin = admin.init_admin(app)
-
-        from . import scheduler
-
         scheduler.init_app(app)
 
         if app.config["GDPRCHAT_AUTO_MIGRATE"]:
@@ -166,33 +167,25 @@ class GDPRChat:
         It returns ``{"external_id", "name", "email", ...}`` or None. Such visitors
         chat as identified contacts without the pre-chat fields, but still consent.
         """
-        self._identify_visitor = func
+        self.visitor_identifier = func
         return func
 
     # -- Python API for host apps -----------------------------------------------------
 
     def export_subject(self, email: str, fmt: str = "json") -> bytes:
         """All personal data and chat history of ``email`` as CSV, JSON or XML bytes."""
-        from .export import export_bytes
-
         return export_bytes(email, fmt, channel="api")
 
     def erase_subject(self, email: str) -> bool:
         """Erase every trace of ``email`` now. Returns False if nothing was held."""
-        from .rights import erase_by_email
-
         return erase_by_email(email, channel="api")
 
     def restrict_subject(self, email: str) -> bool:
         """Freeze ``email``'s data (Art. 18). Returns False if nothing was held."""
-        from .rights import restrict_by_email
-
         return restrict_by_email(email, restricted=True, channel="api")
 
     def unrestrict_subject(self, email: str) -> bool:
         """Lift a restriction within the grace period. Returns False if none was held."""
-        from .rights import restrict_by_email
-
         return restrict_by_email(email, restricted=False, channel="api")
 
 

@@ -17,8 +17,8 @@ import pytest
 from flask import Flask
 
 from flask_gdprchat import GDPRChat
-from flask_gdprchat.models import Base
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import Base
+from flask_gdprchat.core.state import session
 
 pytest_plugins = [
     "tests.plugins.mail",
@@ -179,7 +179,7 @@ def make_agent(app: Flask) -> Callable[..., int]:
         admin: bool = False,
         password: str = PASSWORD,
     ) -> int:
-        from flask_gdprchat.team import create_agent
+        from flask_gdprchat.team.agents import create_agent
 
         with app.app_context():
             agent = create_agent(email, name, password, permissions=permissions, admin=admin)

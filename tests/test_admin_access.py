@@ -6,8 +6,8 @@ from flask_admin import Admin
 from sqlalchemy import select
 
 from flask_gdprchat.admin import add_views
-from flask_gdprchat.models import Agent, Campaign
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import Agent, Campaign
+from flask_gdprchat.core.state import session
 from tests.plugins.admin import ADMIN_URL
 
 SCREENS = {
@@ -61,7 +61,7 @@ def test_admins_open_every_screen_and_the_dashboard_links_to_the_console(admin_c
 
 
 def test_a_disabled_agent_is_refused_at_its_next_request(app, agent_client):
-    from flask_gdprchat.team import update_agent
+    from flask_gdprchat.team.agents import update_agent
 
     member = agent_client("settings")
     assert member.get(f"{ADMIN_URL}/widget/").status_code == 200
@@ -129,7 +129,7 @@ def test_creating_a_campaign_without_the_token_is_refused(app, admin_client, csr
 
 
 def test_the_settings_form_without_the_token_is_refused(app, admin_client):
-    from flask_gdprchat.config import setting
+    from flask_gdprchat.core.settings import setting
 
     response = admin_client.post(f"{ADMIN_URL}/retention/", data={
         "anonymous_retention_days": "30", "restricted_grace_days": "183"})

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from flask_gdprchat.config import setting
-from flask_gdprchat.models import AuditEvent, SavedSetting
-from flask_gdprchat.settings_store import save_settings
-from flask_gdprchat.state import session
+from flask_gdprchat.core.settings import setting
+from flask_gdprchat.core.models import AuditEvent, SavedSetting
+from flask_gdprchat.core.settings import save_settings
+from flask_gdprchat.core.state import session
 from tests.plugins.admin import ADMIN_URL
 
 RETENTION = f"{ADMIN_URL}/retention/"
@@ -125,7 +125,7 @@ def test_the_privacy_page_states_the_saved_retention(app, admin_client, csrf_fro
 
 def test_saving_a_required_field_that_is_not_shown_is_refused_in_code(app):
     """The dashboard form and the Python API share one rule for the pre-chat lists."""
-    from flask_gdprchat.config import ConfigError
+    from flask_gdprchat.core.config import ConfigError
 
     with app.test_request_context():
         with pytest.raises(ConfigError, match="GDPRCHAT_PRECHAT_REQUIRED"):

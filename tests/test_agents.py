@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from flask_gdprchat.models import Agent
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import Agent
+from flask_gdprchat.core.state import session
 
 from .conftest import PASSWORD, login
 

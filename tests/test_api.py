@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from flask_gdprchat import consent_given, conversation_started
-from flask_gdprchat.models import AuditEvent, ConsentRecord, Contact, Conversation, Message
-from flask_gdprchat.settings_store import save_settings
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import AuditEvent, ConsentRecord, Contact, Conversation, Message
+from flask_gdprchat.core.settings import save_settings
+from flask_gdprchat.core.state import session
 
 START = "/gdprchat/api/conversations"
 
@@ -120,7 +120,7 @@ def test_an_old_policy_version_is_refused(make_app):
 def test_a_restricted_identity_cannot_start_a_chat(app, client):
     body = client.post(START, json=form(email="frozen@example.test")).get_json()
     with app.app_context():
-        from flask_gdprchat.clock import utcnow
+        from flask_gdprchat.core.clock import utcnow
 
         session().get(Conversation, body["conversation_id"]).contact.restricted_at = utcnow()
         session().commit()
@@ -179,11 +179,11 @@ def test_history_shows_names_looked_up_now(app, client, make_agent):
     agent_id = make_agent("h@example.test", name="Hana Smith")
     body = client.post(START, json=form(name="Old Name")).get_json()
     with app.app_context():
-        from flask_gdprchat import chat
+        from flask_gdprchat.chat import conversations
 
         conversation = session().get(Conversation, body["conversation_id"])
-        chat.store_message(conversation.id, conversation.contact_id, "visitor", "<b>hi</b>")
-        chat.store_message(conversation.id, conversation.contact_id, "agent", "Hello", agent_id=agent_id)
+        conversations.store_message(conversation.id, conversation.contact_id, "visitor", "<b>hi</b>")
+        conversations.store_message(conversation.id, conversation.contact_id, "agent", "Hello", agent_id=agent_id)
         conversation.contact.name = "New Name"
         session().commit()
     history = client.get(f"{START}/{body['conversation_id']}/messages",
@@ -221,7 +221,7 @@ def test_a_new_policy_version_asks_for_consent_again(app, client, listen_to):
 def test_post_notice_stores_a_system_message(app, client):
     body = client.post(START, json=form()).get_json()
     with app.app_context():
-        from flask_gdprchat.chat import post_notice
+        from flask_gdprchat.chat.conversations import post_notice
 
         message_id = post_notice(body["conversation_id"], "Our summer sale starts today")
         message = session().get(Message, message_id)

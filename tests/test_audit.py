@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from flask_gdprchat.models import AuditEvent
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import AuditEvent
+from flask_gdprchat.core.state import session
 from tests.plugins.rights import request_link
 
 

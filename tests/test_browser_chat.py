@@ -7,8 +7,8 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
-from flask_gdprchat.models import ConsentRecord, Contact, Conversation, Message
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import ConsentRecord, Contact, Conversation, Message
+from flask_gdprchat.core.state import session
 
 pytestmark = pytest.mark.browser
 

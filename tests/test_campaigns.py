@@ -6,10 +6,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from flask_gdprchat.campaigns import create_and_send, run_automatic_campaigns
-from flask_gdprchat.models import Campaign, CampaignDelivery, Contact, Message
-from flask_gdprchat.objection import may_receive_campaigns, may_receive_campaigns_clause
-from flask_gdprchat.state import session
+from flask_gdprchat.chat.campaigns import create_and_send, run_automatic_campaigns
+from flask_gdprchat.core.models import Campaign, CampaignDelivery, Contact, Message
+from flask_gdprchat.core.eligibility import may_receive_campaigns, may_receive_campaigns_clause
+from flask_gdprchat.core.state import session
 from tests.plugins.admin import ADMIN_URL
 from tests.plugins.mail import body_html, body_text
 
@@ -52,7 +52,7 @@ def test_an_email_campaign_reaches_only_consenting_contacts(app, smtp_server, au
 def test_the_unsubscribe_link_uses_server_name_outside_a_request(make_app, smtp_server, make_contact):
     app = make_app(SERVER_NAME="chat.example.test", PREFERRED_URL_SCHEME="https")
     with app.app_context():
-        from flask_gdprchat.campaigns import unsubscribe_url
+        from flask_gdprchat.chat.campaigns import unsubscribe_url
 
         assert unsubscribe_url(7).startswith("https://chat.example.test/gdprchat/unsubscribe/")
 
@@ -78,7 +78,7 @@ def test_the_one_click_post_from_the_mail_unsubscribes(app, smtp_server, audienc
 def test_a_campaign_is_not_sent_twice_to_the_same_contact(app, smtp_server, audience):
     with app.app_context():
         campaign, reached = create_and_send("News", "Hello")
-        from flask_gdprchat.campaigns import send_campaign
+        from flask_gdprchat.chat.campaigns import send_campaign
 
         assert send_campaign(campaign) == 0
         assert session().scalar(select(CampaignDelivery.contact_id)) == audience["yes"]

@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from flask_gdprchat import signals
-from flask_gdprchat.database import database_files
-from flask_gdprchat.mail import queue_mail
-from flask_gdprchat.models import (
+from flask_gdprchat.core import signals
+from flask_gdprchat.core.database import database_files
+from flask_gdprchat.core.mail import queue_mail
+from flask_gdprchat.core.models import (
     AuditEvent,
     ConsentRecord,
     Contact,
@@ -20,8 +20,8 @@ from flask_gdprchat.models import (
     OutboundMail,
     SubjectRequest,
 )
-from flask_gdprchat.state import session
-from flask_gdprchat.verification import find_traces
+from flask_gdprchat.core.state import session
+from flask_gdprchat.rights.verification import find_traces
 from tests.plugins.rights import files_holding
 
 

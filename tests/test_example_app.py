@@ -10,8 +10,8 @@ from flask_login import current_user, login_user
 
 from example_app import Patient, create_app, db
 from example_app.demo import ADMIN_EMAIL, PATIENT_EMAIL, PATIENT_NAME, PATIENT_PASSWORD, set_up
-from flask_gdprchat.models import Agent
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import Agent
+from flask_gdprchat.core.state import session
 
 from .conftest import login
 

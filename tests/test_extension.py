@@ -11,8 +11,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import inspect
 
 from flask_gdprchat import GDPRChat
-from flask_gdprchat.config import ConfigError
-from flask_gdprchat.database import init_db
+from flask_gdprchat.core.config import ConfigError
+from flask_gdprchat.core.database import init_db
 
 from .conftest import login
 
@@ -91,7 +91,7 @@ def test_host_with_its_own_db_socketio_and_login_manager(tmp_path):
         init_db()
         db.session.add(Customer(email="buyer@example.test"))
         db.session.commit()
-        from flask_gdprchat.team import create_agent
+        from flask_gdprchat.team.agents import create_agent
 
         create_agent("agent@example.test", "Alice Agent", "correct horse battery", admin=True)
         db.session.commit()

@@ -13,9 +13,9 @@ from typing import Any, Iterator
 import socketio
 from sqlalchemy import event, func, select
 
-from flask_gdprchat.models import ConsentRecord, Contact, Conversation, Message
-from flask_gdprchat.realtime import NAMESPACE
-from flask_gdprchat.state import session, state
+from flask_gdprchat.core.models import ConsentRecord, Contact, Conversation, Message
+from flask_gdprchat.core.push import NAMESPACE
+from flask_gdprchat.core.state import session, state
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flask_gdprchat import leases
+from flask_gdprchat.core import leases
 from tests.plugins.retention import NOW
 
 TTL = dt.timedelta(minutes=10)

@@ -5,8 +5,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 
-from flask_gdprchat.database import VERSION_TABLE, init_db
-from flask_gdprchat.models import (
+from flask_gdprchat.core.database import VERSION_TABLE, init_db
+from flask_gdprchat.core.models import (
     Agent,
     Base,
     ConsentRecord,
@@ -15,8 +15,8 @@ from flask_gdprchat.models import (
     Message,
     MessageEdit,
 )
-from flask_gdprchat.personal_data import personal_columns
-from flask_gdprchat.state import session, state
+from flask_gdprchat.core.personal_data import personal_columns
+from flask_gdprchat.core.state import session, state
 
 
 def test_every_table_carries_the_prefix():

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from flask_gdprchat.state import session
-from flask_gdprchat.team import create_agent
+from flask_gdprchat.core.state import session
+from flask_gdprchat.team.agents import create_agent
 from tests.plugins.chat import agent_cookie, start_chat
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]

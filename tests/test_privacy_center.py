@@ -11,11 +11,11 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from flask_gdprchat import privacy_links
-from flask_gdprchat.database import database_files
-from flask_gdprchat.models import AuditEvent, Contact, Message, OutboundMail, SubjectRequest
-from flask_gdprchat.settings_store import save_settings
-from flask_gdprchat.state import session
+from flask_gdprchat.rights import links
+from flask_gdprchat.core.database import database_files
+from flask_gdprchat.core.models import AuditEvent, Contact, Message, OutboundMail, SubjectRequest
+from flask_gdprchat.core.settings import save_settings
+from flask_gdprchat.core.state import session
 from tests.plugins.mail import body_html, body_text
 from tests.plugins.rights import files_holding, link_path, request_link
 
@@ -147,9 +147,9 @@ def test_bad_and_expired_links_say_so_and_offer_a_new_one(make_app, make_subject
             return super().get_timestamp() - 2 * 86400
 
     with app.test_request_context():
-        good = privacy_links.make_token(subject.email)
-        payload = URLSafeTimedSerializer(app.secret_key, salt=privacy_links.SALT).loads(good)
-        stale = URLSafeTimedSerializer(app.secret_key, salt=privacy_links.SALT,
+        good = links.make_token(subject.email)
+        payload = URLSafeTimedSerializer(app.secret_key, salt=links.SALT).loads(good)
+        stale = URLSafeTimedSerializer(app.secret_key, salt=links.SALT,
                                        signer=TwoDaysAgo).dumps(payload)
         old = payload
         other_purpose = URLSafeTimedSerializer(app.secret_key, salt="other").dumps(old)
@@ -263,7 +263,7 @@ def test_the_subject_page_looks_right(make_app, make_subject, live_server, brows
     app = make_app(GDPRCHAT_CONTROLLER_NAME="Quillfeather Tiles")
     subject = make_subject(app)
     with app.test_request_context():
-        token = privacy_links.make_token(subject.email)
+        token = links.make_token(subject.email)
     server = live_server(app)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flask_gdprchat.config import DEFAULTS, RUNTIME_KEYS
+from flask_gdprchat.core.config import DEFAULTS, RUNTIME_KEYS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)

@@ -9,9 +9,16 @@ import socketio
 from sqlalchemy import select
 
 from flask_gdprchat import message_sent
-from flask_gdprchat.models import Agent, Contact, Conversation, LiveSocket, Message, MessageEdit
-from flask_gdprchat.settings_store import save_settings
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import (
+    Agent,
+    Contact,
+    Conversation,
+    LiveSocket,
+    Message,
+    MessageEdit,
+)
+from flask_gdprchat.core.settings import save_settings
+from flask_gdprchat.core.state import session
 from tests.plugins.chat import NAMESPACE, Client, agent_cookie, start_chat
 
 
@@ -207,7 +214,7 @@ def test_restricted_contacts_get_no_messages(app, chat_server, chat_visitor, cha
     chat, visitor = chat_visitor(chat_server.url, email="r@example.test")
     cid = chat["conversation_id"]
     with app.app_context():
-        from flask_gdprchat.clock import utcnow
+        from flask_gdprchat.core.clock import utcnow
 
         session().get(Conversation, cid).contact.restricted_at = utcnow()
         session().commit()
@@ -235,7 +242,7 @@ def test_a_new_policy_version_stops_the_chat_until_consent_is_renewed(app, chat_
 def test_post_notice_reaches_the_visitor(app, chat_server, chat_visitor):
     chat, visitor = chat_visitor(chat_server.url)
     with app.app_context():
-        from flask_gdprchat.chat import post_notice
+        from flask_gdprchat.chat.conversations import post_notice
 
         message_id = post_notice(chat["conversation_id"], "We are closed on Monday")
     notice = visitor.wait_for("notice")

@@ -6,10 +6,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from flask_gdprchat import signals
-from flask_gdprchat.database import database_files
-from flask_gdprchat.models import AuditEvent, Contact, SubjectRequest
-from flask_gdprchat.state import session
+from flask_gdprchat.core import signals
+from flask_gdprchat.core.database import database_files
+from flask_gdprchat.core.models import AuditEvent, Contact, SubjectRequest
+from flask_gdprchat.core.state import session
 from tests.plugins.rights import files_holding, link_path
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from flask_gdprchat import signals
-from flask_gdprchat.models import (
+from flask_gdprchat.core import signals
+from flask_gdprchat.core.models import (
     AuditEvent,
     Contact,
     Conversation,
@@ -18,9 +18,9 @@ from flask_gdprchat.models import (
     SubjectRequest,
     Throttle,
 )
-from flask_gdprchat.retention import RULES, SOCKET_MAX_AGE, purge_expired
-from flask_gdprchat.settings_store import save_settings
-from flask_gdprchat.state import session
+from flask_gdprchat.retention.purge import RULES, SOCKET_MAX_AGE, purge_expired
+from flask_gdprchat.core.settings import save_settings
+from flask_gdprchat.core.state import session
 from tests.plugins.retention import NOW, Seeder, consistency_problems, table_counts
 
 DAY = dt.timedelta(days=1)
@@ -437,6 +437,6 @@ def test_purge_command_without_tables_fails_in_one_line(make_app: Any) -> None:
 
 
 def _real_now() -> dt.datetime:
-    from flask_gdprchat.clock import utcnow
+    from flask_gdprchat.core.clock import utcnow
 
     return utcnow()

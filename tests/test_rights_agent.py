@@ -9,11 +9,11 @@ import pytest
 from flask import render_template
 from sqlalchemy import func, select
 
-from flask_gdprchat import signals
-from flask_gdprchat.database import database_files
-from flask_gdprchat.models import AuditEvent, Contact, Conversation, Message, SubjectRequest
-from flask_gdprchat.state import session
-from flask_gdprchat.team import create_agent
+from flask_gdprchat.core import signals
+from flask_gdprchat.core.database import database_files
+from flask_gdprchat.core.models import AuditEvent, Contact, Conversation, Message, SubjectRequest
+from flask_gdprchat.core.state import session
+from flask_gdprchat.team.agents import create_agent
 from tests.conftest import PASSWORD, login
 from tests.plugins.mail import body_html, body_text
 from tests.plugins.rights import files_holding
@@ -142,7 +142,7 @@ def test_a_transcript_for_a_contact_without_email_is_a_clear_error(make_app, smt
     if started.status_code == 201:
         conv = started.get_json()["conversation_id"]
     else:  # the widget API is not built yet: make the anonymous chat directly
-        from flask_gdprchat.access import new_visitor_token
+        from flask_gdprchat.core.access import new_visitor_token
 
         with app.app_context():
             contact = Contact()

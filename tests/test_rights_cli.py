@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 from sqlalchemy import func, select
 
-from flask_gdprchat.models import Contact, SubjectRequest
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import Contact, SubjectRequest
+from flask_gdprchat.core.state import session
 
 
 def test_export_writes_each_format_to_stdout_or_a_file(make_app, make_subject, tmp_path):

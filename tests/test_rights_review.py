@@ -8,11 +8,11 @@ import threading
 import pytest
 from sqlalchemy import create_engine, func, select, update
 
-from flask_gdprchat import audit
-from flask_gdprchat.campaigns import _send_to, eligible_contacts_query
-from flask_gdprchat.database import database_files
-from flask_gdprchat.mail import deliver, queue_mail
-from flask_gdprchat.models import (
+from flask_gdprchat.core import audit
+from flask_gdprchat.chat.campaigns import _send_to, eligible_contacts_query
+from flask_gdprchat.core.database import database_files
+from flask_gdprchat.core.mail import deliver, queue_mail
+from flask_gdprchat.core.models import (
     AuditEvent,
     Campaign,
     ConsentRecord,
@@ -21,12 +21,13 @@ from flask_gdprchat.models import (
     Message,
     OutboundMail,
 )
-from flask_gdprchat.objection import unsubscribe_contact
-from flask_gdprchat.rights import erase_by_email, rectify
-from flask_gdprchat.state import session
-from flask_gdprchat.subjects import contacts_for_email
-from flask_gdprchat.transcript import render_transcript
-from flask_gdprchat.verification import find_traces
+from flask_gdprchat.rights.objection import unsubscribe_contact
+from flask_gdprchat.rights.erasure import erase_by_email
+from flask_gdprchat.rights.rectification import rectify
+from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import contacts_for_email
+from flask_gdprchat.rights.transcript import render_transcript
+from flask_gdprchat.rights.verification import find_traces
 from tests.plugins.rights import files_holding
 
 
@@ -162,7 +163,7 @@ def test_campaign_mail_still_queued_is_not_sent_after_an_objection(app, make_con
         session().add(campaign)
         session().flush()
         contact = session().get(Contact, contact_id)
-        from flask_gdprchat.campaigns import _email
+        from flask_gdprchat.chat.campaigns import _email
 
         _email(campaign, contact)  # queued while the mail server was down
         queue_mail(contact.email, "Your transcript", "text", contact_id=contact_id)
@@ -234,7 +235,8 @@ def test_two_writers_appending_at_once_never_fork_the_chain(make_app):
 
 def test_rectification_refuses_values_that_are_not_text(app):
     """A number or a list must not silently clear a field; null clears it on purpose."""
-    from flask_gdprchat.rights import RightsError, clean_rectification
+    from flask_gdprchat.rights.subject import RightsError
+    from flask_gdprchat.rights.rectification import clean_rectification
 
     for bad in ({"name": 5}, {"phone": ["1"]}, {"company": {"a": 1}}, {"name": "a\ud800"}):
         with pytest.raises(RightsError) as refused:

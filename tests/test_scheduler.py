@@ -17,11 +17,13 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from flask import Flask, current_app, has_app_context
 
-from flask_gdprchat import leases, scheduler, signals
-from flask_gdprchat.clock import utcnow
-from flask_gdprchat.mail import queue_mail
-from flask_gdprchat.models import Contact, OutboundMail
-from flask_gdprchat.state import session
+from flask_gdprchat.core import leases
+from flask_gdprchat.jobs import scheduler
+from flask_gdprchat.core import signals
+from flask_gdprchat.core.clock import utcnow
+from flask_gdprchat.core.mail import queue_mail
+from flask_gdprchat.core.models import Contact, OutboundMail
+from flask_gdprchat.core.state import session
 from tests.plugins.retention import ROOT, Seeder, database_uri
 from tests.plugins.servers import free_port
 
@@ -38,7 +40,7 @@ def scheduled_app(make_app: Any, backend: str) -> Iterator[Flask]:
 
 def started_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.name == "flask_gdprchat.scheduler" and "scheduler started" in r.getMessage()]
+            if r.name == "flask_gdprchat.jobs.scheduler" and "scheduler started" in r.getMessage()]
 
 
 def run_now(app: Flask, job_id: str) -> Any:
@@ -69,7 +71,7 @@ def run_now(app: Flask, job_id: str) -> Any:
 def test_first_requests_start_exactly_one_scheduler(
     scheduled_app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="flask_gdprchat.scheduler")
+    caplog.set_level(logging.INFO, logger="flask_gdprchat.jobs.scheduler")
     state = scheduled_app.extensions["gdprchat"]
     assert state.scheduler is None  # not at init time
     barrier = threading.Barrier(6)
@@ -196,7 +198,8 @@ def test_the_campaign_job_runs_the_automatic_campaigns(scheduled_app: Flask) -> 
 APP_FILE = '''
 import logging, os
 from flask import Flask
-from flask_gdprchat import GDPRChat, scheduler
+from flask_gdprchat import GDPRChat
+from flask_gdprchat.jobs import scheduler
 
 logging.basicConfig(level=logging.INFO, format="LOG %(name)s %(message)s")
 

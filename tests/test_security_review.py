@@ -7,8 +7,8 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
-from flask_gdprchat.models import Contact, Message
-from flask_gdprchat.state import session
+from flask_gdprchat.core.models import Contact, Message
+from flask_gdprchat.core.state import session
 
 START = "/gdprchat/api/conversations"
 
@@ -167,7 +167,7 @@ def test_the_policy_link_cannot_carry_script(app, agent_client, csrf_from, url):
 
 
 def test_the_policy_link_may_be_a_web_address_or_a_path(make_app):
-    from flask_gdprchat.config import ConfigError
+    from flask_gdprchat.core.config import ConfigError
 
     for url in ("https://shop.example/privacy", "http://shop.example/p?v=2", "/privacy"):
         make_app(GDPRCHAT_PRIVACY_POLICY_URL=url)

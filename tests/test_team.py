@@ -7,11 +7,11 @@ import pytest
 import socketio
 from sqlalchemy import select
 
-from flask_gdprchat import signals
-from flask_gdprchat.database import database_files
-from flask_gdprchat.models import Agent, Message
-from flask_gdprchat.state import session
-from flask_gdprchat.team import PURGED_NAME, TeamError, delete_agent, update_agent
+from flask_gdprchat.core import signals
+from flask_gdprchat.core.database import database_files
+from flask_gdprchat.core.models import Agent, Message
+from flask_gdprchat.core.state import session
+from flask_gdprchat.team.agents import PURGED_NAME, TeamError, delete_agent, update_agent
 from tests.conftest import ADMIN_EMAIL, PASSWORD
 from tests.plugins.admin import ADMIN_URL
 from tests.plugins.chat import NAMESPACE, agent_cookie
@@ -27,7 +27,7 @@ def leaver(app, make_agent, make_contact):
     agent_id = make_agent(EMAIL, name=FULL_NAME, permissions=["send_messages"])
     contact_id = make_contact("visitor@example.test")
     with app.app_context():
-        from flask_gdprchat.models import Conversation
+        from flask_gdprchat.core.models import Conversation
 
         db = session()
         conversation = db.scalars(select(Conversation).where(Conversation.contact_id == contact_id)).one()
@@ -75,7 +75,7 @@ def test_purging_replaces_the_first_name_too(app, leaver):
 
 
 def test_the_audit_log_records_the_erasure_without_personal_data(app, leaver):
-    from flask_gdprchat.models import AuditEvent
+    from flask_gdprchat.core.models import AuditEvent
 
     with app.app_context():
         delete_agent(leaver, purge=False, actor="agent:1")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from flask_gdprchat import signals
-from flask_gdprchat.campaigns import unsubscribe_token
-from flask_gdprchat.models import ConsentRecord, Contact, SubjectRequest
-from flask_gdprchat.state import session
+from flask_gdprchat.core import signals
+from flask_gdprchat.chat.campaigns import unsubscribe_token
+from flask_gdprchat.core.models import ConsentRecord, Contact, SubjectRequest
+from flask_gdprchat.core.state import session
 
 
 def _url(app, contact_id: int) -> str:
@@ -79,7 +79,7 @@ def test_an_erased_contact_gives_404(app, client, make_contact):
     contact_id = make_contact("reader@example.test")
     url = _url(app, contact_id)
     with app.app_context():
-        from flask_gdprchat.deletion import delete_contacts
+        from flask_gdprchat.core.deletion import delete_contacts
 
         delete_contacts([contact_id])
         session().commit()

@@ -28,7 +28,7 @@ HOST_APP = textwrap.dedent(
     from flask import Flask, render_template_string
     import flask_gdprchat
     from flask_gdprchat import GDPRChat
-    from flask_gdprchat.database import init_db
+    from flask_gdprchat.core.database import init_db
 
     app = Flask("host", instance_path=sys.argv[1])
     app.config.update(SECRET_KEY="wheel-test", GDPRCHAT_SCHEDULER=False)
@@ -96,8 +96,8 @@ def wheel(tmp_path_factory: Any) -> Path:
 def test_wheel_contains_templates_static_files_migrations_and_admin_templates(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "flask_gdprchat/py.typed" in names
-    assert "flask_gdprchat/migrations/versions/0001_initial_schema.py" in names
-    assert "flask_gdprchat/migrations/env.py" in names
+    assert "flask_gdprchat/core/migrations/versions/0001_initial_schema.py" in names
+    assert "flask_gdprchat/core/migrations/env.py" in names
     assert "flask_gdprchat/templates/gdprchat/widget.js" in names
     for folder in ("flask_gdprchat/templates/gdprchat/", "flask_gdprchat/static/gdprchat/"):
         tracked = set(tracked_files(folder))

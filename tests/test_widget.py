@@ -6,7 +6,7 @@ import re
 
 from flask import render_template_string
 
-from flask_gdprchat.settings_store import save_settings
+from flask_gdprchat.core.settings import save_settings
 
 
 def embedded_settings(body: str) -> dict:

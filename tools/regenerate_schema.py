@@ -10,8 +10,8 @@ from alembic import command
 from flask import Flask
 
 from flask_gdprchat import GDPRChat
-from flask_gdprchat.database import MIGRATIONS_DIR, _alembic_config
-from flask_gdprchat.state import state
+from flask_gdprchat.core.database import MIGRATIONS_DIR, _alembic_config
+from flask_gdprchat.core.state import state
 
 for old in (MIGRATIONS_DIR / "versions").glob("0001_*.py"):
     old.unlink()

@@ -8,9 +8,9 @@ from typing import Any, Callable
 import pytest
 from flask import Flask
 
-from flask_gdprchat.access import new_visitor_token
-from flask_gdprchat.models import ConsentRecord, Contact, Conversation
-from flask_gdprchat.state import session
+from flask_gdprchat.core.access import new_visitor_token
+from flask_gdprchat.core.models import ConsentRecord, Contact, Conversation
+from flask_gdprchat.core.state import session
 
 ADMIN_URL = "/gdprchat/admin"
 

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy import func, select, text
 
-from flask_gdprchat.models import (
+from flask_gdprchat.core.models import (
     Base,
     ConsentRecord,
     Contact,
@@ -53,7 +53,7 @@ class Seeder:
 
         ``identity`` takes ``name``, ``email``, ``phone``, ``company``, ``external_id``.
         """
-        from flask_gdprchat.state import session
+        from flask_gdprchat.core.state import session
 
         when = self.now - age
         contact = Contact(
@@ -82,7 +82,7 @@ class Seeder:
         created_age: dt.timedelta | None = None,
     ) -> int:
         """A conversation last active ``age`` ago (created ``created_age`` ago)."""
-        from flask_gdprchat.state import session
+        from flask_gdprchat.core.state import session
 
         last = self.now - age
         created = self.now - (created_age if created_age is not None else age)
@@ -129,7 +129,7 @@ def seeder() -> Seeder:
 
 def table_counts() -> dict[str, int]:
     """Rows in every table of ours (inside an app context)."""
-    from flask_gdprchat.state import session
+    from flask_gdprchat.core.state import session
 
     db = session()
     return {
@@ -140,7 +140,7 @@ def table_counts() -> dict[str, int]:
 
 def consistency_problems() -> list[str]:
     """Rows that lost their parent: each is a half-deleted conversation or contact."""
-    from flask_gdprchat.state import session
+    from flask_gdprchat.core.state import session
 
     checks = {
         "message without conversation": (
@@ -253,8 +253,8 @@ def _child(mode: str) -> None:
     from sqlalchemy import event
 
     from flask_gdprchat import GDPRChat
-    from flask_gdprchat.retention import purge_expired
-    from flask_gdprchat.state import state
+    from flask_gdprchat.retention.purge import purge_expired
+    from flask_gdprchat.core.state import state
 
     app = Flask("gdprchat_purge_child", instance_path=os.environ["GDPRCHAT_TEST_INSTANCE"])
     app.config.update(

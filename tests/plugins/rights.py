@@ -10,9 +10,16 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from flask_gdprchat.access import new_visitor_token
-from flask_gdprchat.models import Agent, ConsentRecord, Contact, Conversation, Message, MessageEdit
-from flask_gdprchat.state import session
+from flask_gdprchat.core.access import new_visitor_token
+from flask_gdprchat.core.models import (
+    Agent,
+    ConsentRecord,
+    Contact,
+    Conversation,
+    Message,
+    MessageEdit,
+)
+from flask_gdprchat.core.state import session
 
 
 @dataclass
@@ -187,7 +194,7 @@ def client_for_link() -> Callable[[Flask, str], tuple[Any, str]]:
     """``client_for_link(app, email)`` -> (a test client, the path of a fresh link)."""
 
     def make(app: Flask, email: str) -> tuple[Any, str]:
-        from flask_gdprchat.privacy_links import make_token
+        from flask_gdprchat.rights.links import make_token
 
         with app.test_request_context():
             token = make_token(email)

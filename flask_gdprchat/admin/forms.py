@@ -1,0 +1,226 @@
+"""Forms of the dashboard: settings pages, team members and campaigns.
+
+Settings forms check each value with the same validator the config uses at
+start-up (:func:`flask_gdprchat.core.config.validate_value`) and attach the error to
+the field it belongs to, so nothing is saved unless every field is right.
+Model forms (and Flask-Admin's own delete and action forms) derive from
+:class:`AdminSecureForm`: Flask-Admin's form with Flask-WTF's CSRF token, the
+same token as the console's forms, so any token on a page is the right one.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_admin.form import BaseForm
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from flask_gdprchat.core.config import (
+    PERMISSIONS,
+    PRECHAT_FIELD_CHOICES,
+    ConfigError,
+    missing_required,
+    validate_value,
+)
+
+#: Short names of the permissions, for lists.
+PERMISSION_NAMES = {
+    "settings": "Settings",
+    "team": "Team",
+    "user_data": "User data",
+    "send_messages": "Send messages",
+    "edit_messages": "Edit messages",
+}
+
+PERMISSION_LABELS = {
+    "settings": "Settings: widget, retention, campaigns",
+    "team": "Team: add, change and delete team members",
+    "user_data": "User data: contacts, consent records, requests, audit log",
+    "send_messages": "Send messages in the console",
+    "edit_messages": "Edit sent messages",
+}
+
+
+class AdminSecureForm(BaseForm):
+    """Flask-Admin's base form with Flask-WTF's CSRF protection."""
+
+    class Meta(FlaskForm.Meta):
+        pass
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class SettingsForm(FlaskForm):
+    """A form whose fields are named after run-time setting keys (lower case)."""
+
+    #: Field names that mean "not set" when left blank (saved as None).
+    blank_is_none: tuple[str, ...] = ()
+
+    def setting_values(self) -> dict[str, Any]:
+        """``{KEY: value}`` for every setting field of the form."""
+        values = {}
+        for field in self:
+            if field.name == "csrf_token":
+                continue
+            value = field.data
+            if isinstance(value, str):
+                value = value.strip()
+                if value == "" and field.name in self.blank_is_none:
+                    value = None
+            values[field.name.upper()] = value
+        return values
+
+    def check_settings(self) -> dict[str, Any] | None:
+        """The values if each passes the config's own rule, else None with field errors."""
+        values = self.setting_values()
+        ok = True
+        for key, value in values.items():
+            field = self[key.lower()]
+            if field.errors:
+                ok = False
+                continue
+            try:
+                validate_value(key, value)
+            except ConfigError as exc:
+                field.errors = [*field.errors, str(exc)]
+                ok = False
+        return values if ok and self.check_together(values) else None
+
+    def check_together(self, values: dict[str, Any]) -> bool:
+        """Rules across fields; subclasses add errors to fields and return False."""
+        return True
+
+    @classmethod
+    def initial(cls, current: dict[str, Any]) -> dict[str, Any]:
+        """Field data from the settings in force."""
+        return {key.lower(): value for key, value in current.items()}
+
+
+class RetentionForm(SettingsForm):
+    """How long conversations are kept."""
+
+    blank_is_none = ("identified_retention_days",)
+
+    anonymous_retention_days = IntegerField(
+        "Anonymous conversations are kept for (days)",
+        validators=[InputRequired()],
+        description="No name, e-mail, phone or company given. Default 270 (nine months).",
+    )
+    identified_retention_days = IntegerField(
+        "Identified conversations are kept for (days)",
+        validators=[Optional()],
+        description="Leave empty to keep them until the person asks for erasure.",
+    )
+    restricted_grace_days = IntegerField(
+        "Restricted subjects are kept frozen for (days)",
+        validators=[InputRequired()],
+        description="After a restriction, data is purged when this grace period ends. "
+        "Default 183 (six months).",
+    )
+
+
+class WidgetForm(SettingsForm):
+    """The pre-chat form, the consent wording and the widget's look."""
+
+    blank_is_none = ("privacy_policy_url",)
+
+    prechat_fields = CheckboxesField(
+        "Pre-chat fields shown", choices=[SelectChoice(f, f.capitalize()) for f in PRECHAT_FIELD_CHOICES]
+    )
+    prechat_required = CheckboxesField(
+        "Pre-chat fields required", choices=[SelectChoice(f, f.capitalize()) for f in PRECHAT_FIELD_CHOICES]
+    )
+    consent_text = TextAreaField(
+        "Consent wording", description="Shown beside the privacy-policy box, kept in each "
+        "consent record."
+    )
+    marketing_consent_text = TextAreaField("Marketing opt-in wording")
+    privacy_policy_url = StringField(
+        "Privacy policy URL", description="Leave empty to use the built-in policy page."
+    )
+    privacy_policy_version = StringField(
+        "Privacy policy version",
+        description="Change it when the policy changes: returning visitors consent again.",
+    )
+    widget_title = StringField("Widget title")
+    widget_greeting = StringField("Greeting")
+    widget_color = StringField("Widget colour", description="Like #2563eb.")
+
+    def check_together(self, values: dict[str, Any]) -> bool:
+        missing = missing_required(values["PRECHAT_FIELDS"], values["PRECHAT_REQUIRED"])
+        if missing:
+            self.prechat_required.errors = [
+                *self.prechat_required.errors,
+                f"a required field must also be shown: {', '.join(missing)}",
+            ]
+            return False
+        return True
+
+
+# -- model forms -------------------------------------------------------------------------
+
+
+class AgentCreateForm(AdminSecureForm):
+    """A new team member."""
+
+    email = EmailField("E-mail", validators=[InputRequired()])
+    full_name = StringField("Full name", validators=[InputRequired()])
+    password = PasswordField(
+        "Password", validators=[InputRequired()], description="At least 10 characters."
+    )
+    permissions = CheckboxesField(
+        "Permissions", choices=[SelectChoice(p, PERMISSION_LABELS[p]) for p in PERMISSIONS],
+        default=["send_messages"],
+    )
+    is_admin = BooleanField("Admin (holds every permission)")
+
+
+class AgentEditForm(AdminSecureForm):
+    """What can change on a team member (deleting is its own action)."""
+
+    permissions = CheckboxesField(
+        "Permissions", choices=[SelectChoice(p, PERMISSION_LABELS[p]) for p in PERMISSIONS]
+    )
+    is_admin = BooleanField("Admin (holds every permission)")
+    is_active = BooleanField(
+        "Enabled", description="A disabled member is signed out at once and cannot sign in."
+    )
+
+
+class CampaignForm(AdminSecureForm):
+    """A manual or automatic campaign."""
+
+    name = StringField("Name", validators=[InputRequired()])
+    subject = StringField("Subject", validators=[InputRequired()])
+    body = TextAreaField(
+        "Message", validators=[InputRequired()],
+        description="Plain text. E-mails add an unsubscribe link below it.",
+    )
+    channel = SelectField("Channel", choices=[SelectChoice("email", "E-mail"), SelectChoice("chat", "Chat notice")])
+    kind = SelectField(
+        "Kind",
+        choices=[SelectChoice("manual", "Manual: sent when you choose"),
+                 SelectChoice("automatic", "Automatic: sent after a contact's first chat")],
+    )
+    delay_days = IntegerField(
+        "Days after the first chat (automatic only)",
+        validators=[Optional(), NumberRange(min=0)],
+    )
+    is_active = BooleanField("Active", default=True)

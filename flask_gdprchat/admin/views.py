@@ -1,0 +1,498 @@
+"""The dashboard's screens. Each one names the permission it needs.
+
+- Overview: any of ``team``, ``settings``, ``user_data``.
+- Team members: ``team``. Only admins may grant admin or change an admin, and
+  a non-admin grants only permissions it holds itself.
+- Widget, Retention and Campaigns: ``settings``.
+- Contacts, Consent records, Requests and Audit log: ``user_data``.
+
+Lists show no personal data beyond what the screen's task needs: contacts and
+consent records appear by id and flags only; e-mail addresses appear on the
+team screen alone (staff, to manage their sign-in).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.helpers import get_form_data
+from markupsafe import Markup
+from sqlalchemy import func, select
+from werkzeug.local import LocalProxy
+from wtforms.validators import ValidationError
+
+from flask_gdprchat.core import access
+from flask_gdprchat.core import audit
+from flask_gdprchat.admin.forms import (
+    PERMISSION_NAMES,
+    AdminSecureForm,
+    AgentCreateForm,
+    AgentEditForm,
+    CampaignForm,
+    RetentionForm,
+    SettingsForm,
+    WidgetForm,
+)
+from flask_gdprchat.core.identity import get_current_agent
+from flask_gdprchat.chat.campaigns import CampaignError, check_campaign, send_campaign
+from flask_gdprchat.core.clock import utcnow
+from flask_gdprchat.core.config import PERMISSIONS
+from flask_gdprchat.core.settings import setting
+from flask_gdprchat.core.models import (
+    MAX_ROW_ID,
+    Agent,
+    AuditEvent,
+    Campaign,
+    CampaignDelivery,
+    ConsentRecord,
+    Contact,
+    SubjectRequest,
+    row_id,
+)
+from flask_gdprchat.core.settings import save_settings
+from flask_gdprchat.core.state import session
+from flask_gdprchat.team.agents import TeamError, create_agent, delete_agent, update_agent
+
+class _AppDb:
+    """What Flask-Admin's SQLAlchemy views take as ``db``: its ``session`` is the
+    current app's, found per request, so one set of view classes serves any app."""
+
+    session: Any = LocalProxy(session)
+
+
+_db = _AppDb()
+
+
+def _actor() -> str:
+    agent = get_current_agent()
+    return f"agent:{agent.id}" if agent else "system"
+
+
+def _badge(text: str, kind: str = "") -> Markup:
+    # Only our own fixed words and dates go in badges, never visitor text.
+    css = f"gdprchat-badge gdprchat-badge-{kind}" if kind else "gdprchat-badge"
+    return Markup('<span class="{}">{}</span>').format(css, text)
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+class AgentAccess:
+    """Access by the signed-in agent's permissions, decided in :mod:`access`."""
+
+    #: The screen opens for an agent holding any of these.
+    permissions: tuple[str, ...] = ()
+
+    def is_accessible(self) -> bool:
+        agent = get_current_agent()
+        return any(access.agent_can(agent, p) for p in self.permissions)
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        if get_current_agent() is None:
+            return redirect(url_for("gdprchat.auth.login", next=request.full_path))
+        abort(403, description="Your team role does not include this screen.")
+
+    def current_agent_name(self) -> str:
+        agent = get_current_agent()
+        return agent.first_name if agent else ""
+
+
+class DashboardIndexView(AgentAccess, AdminIndexView):
+    """The overview: what needs attention, and the way to each screen."""
+
+    permissions = ("team", "settings", "user_data")
+
+    @expose("/")
+    def index(self) -> Any:
+        if not self.is_accessible():
+            return self.inaccessible_callback("index")
+        agent = get_current_agent()
+        facts: dict[str, Any] = {}
+        db = session()
+        if access.agent_can(agent, "user_data"):
+            now = utcnow()
+            open_requests = select(func.count()).select_from(SubjectRequest).where(
+                SubjectRequest.status == "open"
+            )
+            facts["open_requests"] = db.scalar(open_requests)
+            facts["overdue_requests"] = db.scalar(open_requests.where(SubjectRequest.due_at < now))
+            facts["contacts"] = db.scalar(select(func.count()).select_from(Contact))
+            facts["chain"] = audit.verify_chain()
+        if access.agent_can(agent, "team"):
+            facts["team"] = db.scalar(select(func.count()).select_from(Agent).where(
+                Agent.deleted_at.is_(None), Agent.is_active.is_(True)))
+        if access.agent_can(agent, "settings"):
+            facts["retention"] = {
+                "anonymous": setting("ANONYMOUS_RETENTION_DAYS"),
+                "identified": setting("IDENTIFIED_RETENTION_DAYS"),
+                "grace": setting("RESTRICTED_GRACE_DAYS"),
+            }
+            facts["campaigns"] = db.scalar(select(func.count()).select_from(Campaign).where(
+                Campaign.is_active.is_(True)))
+        return self.render("gdprchat_admin/index.html", facts=facts)
+
+
+class GuardedModelView(AgentAccess, ModelView):
+    """A model screen: CSRF on every form, delete and action; no details page."""
+
+    form_base_class = AdminSecureForm
+    can_view_details = False
+    can_export = False
+    page_size = 50
+    column_display_actions = True
+
+    def __init__(self, model: type, *, name: str, endpoint: str, url: str) -> None:
+        super().__init__(model, _db, name=name, endpoint=endpoint, url=url)
+        # Flask-Admin unwraps only a real Flask-SQLAlchemy object; hand it the
+        # per-request session proxy directly.
+        self.session = _db.session
+
+    def get_list(self, page: int | None, *args: Any, **kwargs: Any) -> Any:
+        # ?page=10**30 is a page past the last row, not an offset the database refuses.
+        size = kwargs.get("page_size") or self.page_size
+        if page and size and page * size > MAX_ROW_ID:
+            page = MAX_ROW_ID // size
+        return super().get_list(page, *args, **kwargs)
+
+
+def _selected_ids(ids: Iterable[str]) -> list[int]:
+    """The row ids a list action was asked for (any that no row can have dropped)."""
+    return [i for i in map(row_id, ids) if i is not None]
+
+
+class ReadOnlyView(GuardedModelView):
+    can_create = False
+    can_edit = False
+    can_delete = False
+    column_display_actions = False
+
+
+# -- team ---------------------------------------------------------------------------------
+
+
+def _role(view: Any, context: Any, agent: Agent, name: str) -> Any:
+    if agent.is_deleted:
+        return ""
+    if agent.is_admin:
+        return _badge("Admin")
+    return ", ".join(PERMISSION_NAMES[p] for p in PERMISSIONS if p in agent.permission_set) or "—"
+
+
+def _status(view: Any, context: Any, agent: Agent, name: str) -> Any:
+    if agent.is_deleted:
+        return _badge(f"Deleted {_when(agent.deleted_at)[:10]}", "danger")
+    return _badge("Active", "ok") if agent.is_active else _badge("Disabled", "warn")
+
+
+class TeamView(GuardedModelView):
+    """Team members: create, change permissions, disable, delete (erase)."""
+
+    permissions = ("team",)
+    column_list = ("first_name", "full_name", "email", "role", "status", "created_at")
+    column_labels = {"first_name": "First name", "full_name": "Full name", "email": "E-mail",
+                     "role": "Role", "status": "Status", "created_at": "Added"}
+    column_formatters = {"role": _role, "status": _status,
+                         "created_at": lambda v, c, m, n: _when(m.created_at)}
+    column_default_sort = ("id", False)
+    column_searchable_list = ()
+    list_template = "gdprchat_admin/team_list.html"
+
+    def get_create_form(self) -> Any:
+        return AgentCreateForm
+
+    def get_edit_form(self) -> Any:
+        return AgentEditForm
+
+    def edit_form(self, obj: Any = None) -> Any:
+        # The model keeps permissions as one string; the form wants a list.
+        return self._edit_form_class(get_form_data(), data={
+            "permissions": sorted(obj.permission_set) if obj else [],
+            "is_admin": bool(obj and obj.is_admin),
+            "is_active": bool(obj and obj.is_active),
+        })
+
+    def _check_grant(self, permissions: Iterable[str], admin: bool, target: Agent | None) -> None:
+        """Admins grant anything; others only rights they hold, and never touch admins."""
+        me = get_current_agent()
+        if me is None or me.is_admin:
+            return
+        if admin or (target is not None and target.is_admin):
+            raise TeamError("only an admin can make or change an admin")
+        extra = sorted(set(permissions) - me.permission_set)
+        if extra:
+            raise TeamError(f"you cannot grant a permission you do not hold: {', '.join(extra)}")
+
+    def create_model(self, form: Any) -> Any:
+        try:
+            self._check_grant(form.permissions.data or [], form.is_admin.data, None)
+            agent = create_agent(
+                form.email.data, form.full_name.data, form.password.data,
+                permissions=form.permissions.data or [], admin=form.is_admin.data,
+                actor=_actor(),
+            )
+            session().commit()
+        except TeamError as exc:
+            session().rollback()
+            flash(f"The team member was not added: {exc}.", "error")
+            return False
+        return agent
+
+    def update_model(self, form: Any, model: Agent) -> bool:
+        try:
+            self._check_grant(form.permissions.data or [], form.is_admin.data, model)
+            update_agent(model.id, permissions=form.permissions.data or [],
+                         admin=form.is_admin.data, active=form.is_active.data, actor=_actor())
+        except TeamError as exc:
+            session().rollback()
+            flash(f"Nothing was changed: {exc}.", "error")
+            return False
+        return True
+
+    def _each(self, agents: Iterable[Agent], change: Callable[[Agent], None], failed: str) -> int:
+        """Apply ``change`` to each agent this admin may change; say which were refused."""
+        done = 0
+        for agent in list(agents):
+            try:
+                self._check_grant([], False, agent)
+                change(agent)
+                done += 1
+            except TeamError as exc:
+                session().rollback()
+                flash(f"Team member {agent.id} was not {failed}: {exc}.", "error")
+        return done
+
+    def _erase(self, agents: Iterable[Agent], *, purge: bool) -> int:
+        return self._each(
+            agents, lambda agent: delete_agent(agent.id, purge=purge, actor=_actor()), "deleted"
+        )
+
+    def delete_model(self, model: Agent) -> bool:
+        return self._erase([model], purge=False) == 1
+
+    def _selected(self, ids: Iterable[str]) -> list[Agent]:
+        return list(session().scalars(select(Agent).where(Agent.id.in_(_selected_ids(ids)))))
+
+    @action("delete", "Delete (keep first name on messages)",
+            "Delete the selected team members? Their e-mail, full name, photo and login "
+            "are erased for good; their messages keep their first name.")
+    def action_delete(self, ids: Iterable[str]) -> None:
+        done = self._erase(self._selected(ids), purge=False)
+        if done:
+            flash(f"{done} team member(s) deleted.", "success")
+
+    @action("purge", "Delete completely (first name too)",
+            "Delete the selected team members completely? Their messages will show "
+            "'Former agent' instead of their first name.")
+    def action_purge(self, ids: Iterable[str]) -> None:
+        done = self._erase(self._selected(ids), purge=True)
+        if done:
+            flash(f"{done} team member(s) deleted completely.", "success")
+
+    @action("disable", "Disable", "Disable the selected team members? They are signed out at once.")
+    def action_disable(self, ids: Iterable[str]) -> None:
+        done = self._each(
+            self._selected(ids),
+            lambda agent: update_agent(agent.id, active=False, actor=_actor()),
+            "disabled",
+        )
+        if done:
+            flash(f"{done} team member(s) disabled.", "success")
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+class SettingsView(AgentAccess, BaseView):
+    """A settings page: the values in force, saved over the config at run time."""
+
+    permissions = ("settings",)
+    form_class: type[SettingsForm] = SettingsForm
+    intro = ""
+
+    def _current(self) -> dict[str, Any]:
+        form = self.form_class(meta={"csrf": False})
+        return {key: setting(key) for key in form.setting_values()}
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self) -> Any:
+        if request.method == "POST":
+            form = self.form_class()
+            if form.validate():
+                values = form.check_settings()
+                if values is not None:
+                    agent = get_current_agent()
+                    changed = save_settings(values, agent_id=agent.id if agent else None)
+                    flash(f"Saved: {len(changed)} setting(s) changed. They apply from now on."
+                          if changed else "Nothing changed.", "success")
+                    return redirect(self.get_url(".index"))
+            else:
+                form.check_settings()
+            status = 400
+        else:
+            form = self.form_class(data=self.form_class.initial(self._current()))
+            status = 200
+        return self.render("gdprchat_admin/settings.html", form=form, intro=self.intro), status
+
+
+class WidgetSettingsView(SettingsView):
+    form_class = WidgetForm
+    intro = ("What visitors see before they chat: the pre-chat form, the consent wording "
+             "and the widget's look.")
+
+
+class RetentionSettingsView(SettingsView):
+    form_class = RetentionForm
+    intro = ("How long conversations are kept. The purge applies these periods on its next "
+             "run, and the privacy page states them at once.")
+
+
+# -- campaigns ----------------------------------------------------------------------------
+
+
+class CampaignsView(GuardedModelView):
+    """Campaigns; only contacts with marketing consent, not unsubscribed or restricted."""
+
+    permissions = ("settings",)
+    column_list = ("name", "channel", "kind", "delay_days", "is_active", "sent_at", "reached")
+    column_labels = {"delay_days": "Delay (days)", "is_active": "Active", "sent_at": "Last sent",
+                     "reached": "Reached"}
+    column_formatters = {
+        "sent_at": lambda v, c, m, n: _when(m.sent_at),
+        "reached": lambda v, c, m, n: session().scalar(
+            select(func.count()).select_from(CampaignDelivery)
+            .where(CampaignDelivery.campaign_id == m.id)),
+    }
+    column_default_sort = ("id", True)
+
+    def get_create_form(self) -> Any:
+        return CampaignForm
+
+    def get_edit_form(self) -> Any:
+        return CampaignForm
+
+    def on_model_change(self, form: Any, model: Campaign, is_created: bool) -> None:
+        if model.kind == "manual":
+            model.delay_days = None
+        try:
+            check_campaign(model)
+        except CampaignError as exc:
+            raise ValidationError(str(exc)) from None
+
+    @action("send", "Send now",
+            "Send the selected manual campaigns now to every contact who may receive them?")
+    def action_send(self, ids: Iterable[str]) -> None:
+        campaigns = list(session().scalars(
+            select(Campaign).where(Campaign.id.in_(_selected_ids(ids)))))
+        for campaign in campaigns:
+            if campaign.kind != "manual":
+                flash(f"'{campaign.name}' is automatic: the scheduler sends it.", "warning")
+                continue
+            reached = send_campaign(campaign)
+            flash(f"'{campaign.name}' reached {reached} contact(s).", "success")
+
+
+# -- records (read only) ------------------------------------------------------------------
+
+
+def _yes(value: Any) -> Any:
+    return _badge("Yes", "warn") if value else "No"
+
+
+class ContactsView(ReadOnlyView):
+    """Contacts by id and flags; their details stay in the console."""
+
+    permissions = ("user_data",)
+    column_list = ("id", "created_at", "last_activity_at", "anonymous", "marketing_consent",
+                   "unsubscribed", "restricted")
+    column_labels = {"id": "Contact", "created_at": "Created", "last_activity_at": "Last active",
+                     "marketing_consent": "Marketing consent"}
+    column_formatters = {
+        "created_at": lambda v, c, m, n: _when(m.created_at),
+        "last_activity_at": lambda v, c, m, n: _when(m.last_activity_at),
+        "anonymous": lambda v, c, m, n: "Yes" if m.is_anonymous else "No",
+        "marketing_consent": lambda v, c, m, n: "Yes" if m.marketing_consent else "No",
+        "unsubscribed": lambda v, c, m, n: _yes(m.unsubscribed_at),
+        "restricted": lambda v, c, m, n: _yes(m.restricted_at),
+    }
+    column_default_sort = ("id", True)
+
+
+class ConsentRecordsView(ReadOnlyView):
+    """The proof of consent: purpose, policy version, wording and time."""
+
+    permissions = ("user_data",)
+    column_list = ("id", "contact_id", "purpose", "policy_version", "wording", "given_at",
+                   "withdrawn_at")
+    column_labels = {"contact_id": "Contact", "policy_version": "Policy version",
+                     "given_at": "Given", "withdrawn_at": "Withdrawn"}
+    column_formatters = {
+        "given_at": lambda v, c, m, n: _when(m.given_at),
+        "withdrawn_at": lambda v, c, m, n: _when(m.withdrawn_at),
+    }
+    column_default_sort = ("id", True)
+
+
+def _due(view: Any, context: Any, req: SubjectRequest, name: str) -> Any:
+    due = _when(req.due_at)[:10]
+    if req.status == "open" and req.due_at < utcnow():
+        return _badge(f"Overdue · {due}", "danger")
+    return due
+
+
+class SubjectRequestsView(ReadOnlyView):
+    """Subject requests with their one-month deadline (Art. 12(3))."""
+
+    permissions = ("user_data",)
+    column_list = ("id", "kind", "channel", "received_at", "due_at", "status", "fulfilled_at")
+    column_labels = {"received_at": "Received", "due_at": "Due", "fulfilled_at": "Fulfilled"}
+    column_formatters = {
+        "received_at": lambda v, c, m, n: _when(m.received_at),
+        "due_at": _due,
+        "fulfilled_at": lambda v, c, m, n: _when(m.fulfilled_at),
+        "status": lambda v, c, m, n: _badge(m.status, "ok" if m.status == "fulfilled" else "warn"),
+    }
+    column_default_sort = ("id", True)
+
+
+class AuditLogView(ReadOnlyView):
+    """The hash-chained audit log, with whether the chain still holds."""
+
+    permissions = ("user_data",)
+    column_list = ("id", "created_at", "event", "actor", "details", "subject_ref")
+    column_labels = {"created_at": "When", "subject_ref": "Subject (keyed hash)"}
+    column_formatters = {
+        "created_at": lambda v, c, m, n: _when(m.created_at),
+        "subject_ref": lambda v, c, m, n: (m.subject_ref or "")[:12],
+        "details": lambda v, c, m, n: ", ".join(
+            f"{k}={val}" for k, val in sorted((m.details or {}).items())),
+    }
+    column_default_sort = ("id", True)
+    list_template = "gdprchat_admin/audit_list.html"
+
+    @expose("/")
+    def index_view(self) -> Any:
+        self._template_args["chain"] = audit.verify_chain()
+        return super().index_view()
+
+
+def build_views(prefix: str, *, own: bool) -> list[BaseView]:
+    """Fresh instances of every screen, with endpoints starting with ``prefix``."""
+
+    def where(name: str) -> dict[str, str]:
+        # On a host's Admin, URLs stay readable: /admin/gdprchat-team/ and so on.
+        return {"endpoint": prefix + name, "url": name if own else f"gdprchat-{name}"}
+
+    return [
+        TeamView(Agent, name="Team members", **where("team")),
+        WidgetSettingsView(name="Widget", **where("widget")),
+        RetentionSettingsView(name="Retention", **where("retention")),
+        CampaignsView(Campaign, name="Campaigns", **where("campaigns")),
+        ContactsView(Contact, name="Contacts", **where("contacts")),
+        ConsentRecordsView(ConsentRecord, name="Consent records", **where("consents")),
+        SubjectRequestsView(SubjectRequest, name="Requests", **where("requests")),
+        AuditLogView(AuditEvent, name="Audit log", **where("audit")),
+    ]

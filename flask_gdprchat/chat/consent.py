@@ -1,0 +1,84 @@
+"""Consent records: the proof a site owner shows a regulator (Art. 6, 7).
+
+A record keeps the purpose, the policy version, the exact wording shown and the
+time; the IP address only when the site opted in with ``GDPRCHAT_STORE_IP``.
+Whether a contact's consent is still current is decided here too: a new policy
+version asks a returning visitor to consent again.
+"""
+from __future__ import annotations
+
+from flask import current_app, request
+from sqlalchemy import select
+
+from flask_gdprchat.core import audit
+from flask_gdprchat.core import signals
+from flask_gdprchat.core.settings import setting
+from flask_gdprchat.core.models import ConsentRecord, Contact
+from flask_gdprchat.core.state import session
+
+PRIVACY_POLICY = "privacy_policy"
+MARKETING = "marketing"
+
+
+def record_consent(contact: Contact, purpose: str, wording: str) -> ConsentRecord:
+    """Add a consent record for ``contact`` against the policy version in force.
+
+    Audits it (without personal data) in the caller's transaction; the caller
+    commits and then calls :func:`announce` so signals go out only for stored data.
+    """
+    version = setting("PRIVACY_POLICY_VERSION")
+    record = ConsentRecord(
+        contact=contact,
+        purpose=purpose,
+        policy_version=version,
+        wording=wording,
+        ip_address=request.remote_addr if setting("STORE_IP") else None,
+    )
+    session().add(record)
+    session().flush()
+    audit.record(
+        "consent_given",
+        ref=audit.ref_for_contact(contact),
+        purpose=purpose,
+        policy_version=version,
+    )
+    return record
+
+
+def announce(records: list[ConsentRecord]) -> None:
+    """Send ``consent_given`` for records that are committed."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for record in records:
+        signals.consent_given.send(
+            app,
+            contact_id=record.contact_id,
+            purpose=record.purpose,
+            policy_version=record.policy_version,
+        )
+
+
+def consented_version(contact_id: int) -> str | None:
+    """The policy version of the contact's latest privacy-policy consent."""
+    return session().scalar(
+        select(ConsentRecord.policy_version)
+        .where(
+            ConsentRecord.contact_id == contact_id,
+            ConsentRecord.purpose == PRIVACY_POLICY,
+            ConsentRecord.withdrawn_at.is_(None),
+        )
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    )
+
+
+def consent_is_current(contact_id: int) -> bool:
+    """True when the contact accepted the policy version now in force."""
+    return consented_version(contact_id) == setting("PRIVACY_POLICY_VERSION")
+
+
+def consent_wordings() -> dict[str, str]:
+    """The wordings shown next to each box, as they are recorded."""
+    return {
+        PRIVACY_POLICY: setting("CONSENT_TEXT"),
+        MARKETING: setting("MARKETING_CONSENT_TEXT"),
+    }

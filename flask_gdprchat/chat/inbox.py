@@ -1,0 +1,22 @@
+"""How the agents' inbox lists a conversation."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_gdprchat.chat import conversations
+from flask_gdprchat.core.models import Contact, Conversation
+
+
+def conversation_summary(conversation: Conversation, contact: Contact) -> dict[str, Any]:
+    """How the inbox lists a conversation (for agents only)."""
+    return {
+        "conversation_id": conversation.id,
+        "contact_id": contact.id,
+        "contact_name": conversations.visitor_name(contact),
+        "identified": not contact.is_anonymous,
+        "status": conversation.status,
+        "created_at": conversations.iso(conversation.created_at),
+        "last_activity_at": conversations.iso(conversation.last_activity_at),
+        "unread_count": conversation.unread_count or 0,
+        "restricted": contact.restricted_at is not None,
+    }

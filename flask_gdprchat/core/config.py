@@ -1,0 +1,235 @@
+"""Configuration: every default, and its validation at start-up.
+
+Every ``GDPRCHAT_*`` key has its default here, once. Keys that admins may change
+in the dashboard (retention, pre-chat fields, widget look) are read through
+:func:`flask_gdprchat.core.settings.setting`, which lays the saved value over
+the configured one.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+PREFIX = "GDPRCHAT_"
+
+#: Fields the pre-chat form may ask for; nothing else is ever collected from it.
+PRECHAT_FIELD_CHOICES = ("name", "email", "company", "phone")
+
+#: Permissions an agent can hold. ``admin`` agents hold all of them.
+PERMISSIONS = ("settings", "team", "user_data", "send_messages", "edit_messages")
+
+DEFAULTS: dict[str, Any] = {
+    #: Where the extension's pages, API and Socket.IO namespace live.
+    "URL_PREFIX": "/gdprchat",
+    #: Privacy policy shown next to the consent box; ``None`` = built-in page.
+    "PRIVACY_POLICY_URL": None,
+    #: Consent is recorded against this version; a new one asks again.
+    "PRIVACY_POLICY_VERSION": "1",
+    #: Wording shown beside the consent box, stored with each consent record.
+    "CONSENT_TEXT": "I have read and accept the privacy policy.",
+    #: Wording of the separate, optional marketing opt-in.
+    "MARKETING_CONSENT_TEXT": "Send me news and offers by e-mail. (optional)",
+    #: Fields the pre-chat form shows, and which of them must be filled.
+    "PRECHAT_FIELDS": ["name", "email", "company", "phone"],
+    "PRECHAT_REQUIRED": [],
+    #: Days an anonymous conversation is kept after its last activity.
+    "ANONYMOUS_RETENTION_DAYS": 270,
+    #: Days an identified contact's conversation is kept; ``None`` = until erased.
+    "IDENTIFIED_RETENTION_DAYS": None,
+    #: Days a restricted subject is kept frozen before it is purged.
+    "RESTRICTED_GRACE_DAYS": 183,
+    #: ``redis://`` URL shared by several server processes, or ``None``.
+    "MESSAGE_QUEUE": None,
+    #: Channel on the queue; processes of one site share it, other sites use their own.
+    "MESSAGE_QUEUE_CHANNEL": "gdprchat",
+    #: Create or upgrade the chat's tables when the app starts (else: ``init-db``).
+    "AUTO_MIGRATE": True,
+    #: Run the retention and campaign jobs inside this process.
+    "SCHEDULER": True,
+    #: Seconds a privacy-center link stays valid.
+    "TOKEN_MAX_AGE": 86400,
+    #: Longest chat message accepted, in characters.
+    "MAX_MESSAGE_LENGTH": 5000,
+    #: Store the visitor's IP address with consent records (opt-in).
+    "STORE_IP": False,
+    #: Origins allowed to open the Socket.IO connection; ``None`` = same origin only.
+    "CORS_ALLOWED_ORIGINS": None,
+    #: Who answers privacy questions; shown on the privacy page.
+    "CONTROLLER_NAME": "The site owner",
+    "CONTROLLER_EMAIL": None,
+    #: Widget look.
+    "WIDGET_COLOR": "#2563eb",
+    "WIDGET_GREETING": "Hi! How can we help?",
+    "WIDGET_TITLE": "Chat with us",
+    #: Rows deleted per purge transaction.
+    "PURGE_BATCH_SIZE": 500,
+    #: Privacy-link requests allowed per address per hour.
+    "LINK_REQUESTS_PER_HOUR": 3,
+    #: Chat messages one socket may send per ten seconds.
+    "MESSAGES_PER_10S": 20,
+}
+
+#: Keys whose saved dashboard value overrides the configured default at run time.
+RUNTIME_KEYS = (
+    "PRIVACY_POLICY_URL",
+    "PRIVACY_POLICY_VERSION",
+    "CONSENT_TEXT",
+    "MARKETING_CONSENT_TEXT",
+    "PRECHAT_FIELDS",
+    "PRECHAT_REQUIRED",
+    "ANONYMOUS_RETENTION_DAYS",
+    "IDENTIFIED_RETENTION_DAYS",
+    "RESTRICTED_GRACE_DAYS",
+    "WIDGET_COLOR",
+    "WIDGET_GREETING",
+    "WIDGET_TITLE",
+)
+
+MAIL_DEFAULTS: dict[str, Any] = {
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": None,
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key."""
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _optional_positive_int(value: Any) -> bool:
+    return value is None or _positive_int(value)
+
+
+def _optional_str(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _link(value: Any) -> bool:
+    """None, an http(s) URL or a path on this site: never ``javascript:`` and the like,
+    since the widget and the privacy pages put it in a link's ``href``."""
+    if value is None:
+        return True
+    if not isinstance(value, str) or not value or any(ord(c) < 33 or c == "\\" for c in value):
+        return False
+    parts = urlsplit(value)
+    if parts.scheme:
+        return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    return value.startswith("/") and not value.startswith("//")
+
+
+def _nonempty_str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _fields(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(v in PRECHAT_FIELD_CHOICES for v in value)
+
+
+def _colour(value: Any) -> bool:
+    import re
+
+    return isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", value) is not None
+
+
+def _origins(value: Any) -> bool:
+    return (
+        value is None
+        or value == "*"
+        or isinstance(value, str)
+        or (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value))
+    )
+
+
+def _queue(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.startswith(("redis://", "rediss://")))
+
+
+def _prefix(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("/") and not value.endswith("/")
+
+
+_VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "URL_PREFIX": (_prefix, "a path starting with '/' and not ending with '/'"),
+    "PRIVACY_POLICY_URL": (_link, "an http(s) URL, a path starting with '/', or None"),
+    "PRIVACY_POLICY_VERSION": (_nonempty_str, "a non-empty string"),
+    "CONSENT_TEXT": (_nonempty_str, "a non-empty string"),
+    "MARKETING_CONSENT_TEXT": (_nonempty_str, "a non-empty string"),
+    "PRECHAT_FIELDS": (_fields, f"a list drawn from {list(PRECHAT_FIELD_CHOICES)}"),
+    "PRECHAT_REQUIRED": (_fields, f"a list drawn from {list(PRECHAT_FIELD_CHOICES)}"),
+    "ANONYMOUS_RETENTION_DAYS": (_positive_int, "a positive whole number of days"),
+    "IDENTIFIED_RETENTION_DAYS": (_optional_positive_int, "a positive whole number or None"),
+    "RESTRICTED_GRACE_DAYS": (_positive_int, "a positive whole number of days"),
+    "MESSAGE_QUEUE": (_queue, "None or a redis:// URL"),
+    "MESSAGE_QUEUE_CHANNEL": (_nonempty_str, "a non-empty string"),
+    "AUTO_MIGRATE": (lambda v: isinstance(v, bool), "True or False"),
+    "SCHEDULER": (lambda v: isinstance(v, bool), "True or False"),
+    "TOKEN_MAX_AGE": (_positive_int, "a positive whole number of seconds"),
+    "MAX_MESSAGE_LENGTH": (_positive_int, "a positive whole number of characters"),
+    "STORE_IP": (lambda v: isinstance(v, bool), "True or False"),
+    "CORS_ALLOWED_ORIGINS": (_origins, "None, '*', an origin or a list of origins"),
+    "CONTROLLER_NAME": (_nonempty_str, "a non-empty string"),
+    "CONTROLLER_EMAIL": (_optional_str, "an e-mail address or None"),
+    "WIDGET_COLOR": (_colour, "a colour like '#2563eb'"),
+    "WIDGET_GREETING": (lambda v: isinstance(v, str), "a string"),
+    "WIDGET_TITLE": (_nonempty_str, "a non-empty string"),
+    "PURGE_BATCH_SIZE": (_positive_int, "a positive whole number of rows"),
+    "LINK_REQUESTS_PER_HOUR": (_positive_int, "a positive whole number"),
+    "MESSAGES_PER_10S": (_positive_int, "a positive whole number"),
+}
+
+
+def validate_value(key: str, value: Any) -> None:
+    """Raise :class:`ConfigError` naming ``GDPRCHAT_<key>`` if ``value`` is not allowed."""
+    check, expected = _VALIDATORS[key]
+    if not check(value):
+        raise ConfigError(f"{PREFIX}{key} must be {expected}, got {value!r}")
+
+
+def apply_defaults(config: dict[str, Any]) -> None:
+    """Fill in every default, then validate, so a wrong value fails at start-up."""
+    for key, value in DEFAULTS.items():
+        config.setdefault(PREFIX + key, list(value) if isinstance(value, list) else value)
+    for key, value in MAIL_DEFAULTS.items():
+        config.setdefault(key, value)
+    unknown = [
+        k for k in config if k.startswith(PREFIX) and k[len(PREFIX):] not in DEFAULTS
+    ]
+    if unknown:
+        raise ConfigError(f"{unknown[0]} is not a flask-gdprchat setting")
+    for key in DEFAULTS:
+        validate_value(key, config[PREFIX + key])
+    check_prechat(config[PREFIX + "PRECHAT_FIELDS"], config[PREFIX + "PRECHAT_REQUIRED"])
+
+
+def missing_required(fields: list[str], required: list[str]) -> list[str]:
+    """Required pre-chat fields that the form would not show (the rule: none)."""
+    return sorted(set(required) - set(fields))
+
+
+def check_prechat(fields: list[str], required: list[str]) -> None:
+    """A required pre-chat field must also be shown; raise naming the key if not.
+
+    Checked at start-up and again whenever the dashboard saves either list.
+    """
+    missing = missing_required(fields, required)
+    if missing:
+        raise ConfigError(
+            f"{PREFIX}PRECHAT_REQUIRED names fields missing from {PREFIX}PRECHAT_FIELDS: {missing}"
+        )
+
+
+def config_value(key: str) -> Any:
+    """The configured value of ``GDPRCHAT_<key>``; a typo raises instead of defaulting."""
+    if key not in DEFAULTS:
+        raise KeyError(f"{PREFIX}{key} is not a flask-gdprchat setting")
+    return current_app.config[PREFIX + key]

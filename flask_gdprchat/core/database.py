@@ -1,0 +1,141 @@
+"""Engine set-up, schema migrations and SQLite hygiene."""
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from flask import Flask
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from flask_gdprchat.core.state import state
+
+log = logging.getLogger("flask_gdprchat")
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: Our own Alembic version table, so a host's own migrations never see ours.
+VERSION_TABLE = "gdprchat_alembic_version"
+
+
+def default_sqlite_uri(app: Flask) -> str:
+    """The embedded default: a SQLite file in the app's instance folder."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    return "sqlite:///" + os.path.join(app.instance_path, "gdprchat.sqlite3")
+
+
+def configure_engine(engine: Engine, *, enforce_foreign_keys: bool) -> None:
+    """Turn on WAL and secure delete for SQLite, so erased values are overwritten."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA secure_delete=ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if enforce_foreign_keys:
+            cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One process migrates at a time: several workers may start together."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT pg_advisory_lock(7413002)")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql("SELECT pg_advisory_unlock(7413002)")
+                connection.commit()
+    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: SQLite's own locking has to do
+            yield
+            return
+        with open(f"{engine.url.database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    else:
+        yield
+
+
+def init_db() -> str:
+    """Create or upgrade the tables to the newest schema. Safe to run again.
+
+    Returns the schema revision now in force.
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    engine = state.db.engine
+    with _migration_lock(engine), engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+    with engine.connect() as connection:
+        ctx = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return ctx.get_current_revision() or ""
+
+
+def migrate_on_start(app: Flask) -> None:
+    """Bring the schema up to date as the app starts (``GDPRCHAT_AUTO_MIGRATE``).
+
+    A database that cannot be reached yet is not fatal here: the app starts, and
+    requests answer "unavailable" until it is back or ``init-db`` has run.
+    """
+    with app.app_context():
+        try:
+            init_db()
+        except OperationalError as exc:
+            log.warning(
+                "could not prepare the chat's tables at start-up (%s); "
+                "run 'flask gdprchat init-db' once the database is reachable",
+                type(exc).__name__,
+            )
+
+
+def scrub_free_space() -> None:
+    """Make deleted values unrecoverable from the SQLite files.
+
+    ``secure_delete`` zeroes freed pages in the main file; the WAL still holds the
+    old page images until a checkpoint folds them in and truncates it.
+    """
+    engine = state.db.engine
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def database_files() -> list[Path]:
+    """The SQLite files (main, WAL, journal) that hold our data; empty elsewhere."""
+    engine = state.db.engine
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return []
+    main = Path(engine.url.database)
+    return [p for p in (main, Path(f"{main}-wal"), Path(f"{main}-journal")) if p.exists()]
+
+
+def ping() -> None:
+    """Raise if the database does not answer."""
+    with state.db.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -1,0 +1,204 @@
+"""How conversations and contacts are removed, completely, in one place.
+
+Erasure, retention purges and agent deletion all delete through here. Deletes
+are explicit Core statements child-first (edits, messages, sockets, then the
+conversation), so they do not depend on the database enforcing foreign keys
+and never leave an orphan behind. Nothing here commits: the caller decides the
+transaction (one per batch in a purge, one per subject in an erasure).
+
+Each kind of removal is written once, as a *plan*: the tables to clear, in
+order, each with the condition naming its rows. :func:`delete_conversations`
+and :func:`delete_contacts` carry a plan out; :func:`count_conversations` and
+:func:`count_contacts` count the very same rows without touching them (a purge's
+dry run), so a count can never drift from what a deletion really removes.
+Children are found through sub-selects rather than id lists fetched first, so
+a deletion is a fixed handful of statements whatever its size, and every
+statement sees the same transaction.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+
+from flask_gdprchat.core.models import (
+    CampaignDelivery,
+    ConsentRecord,
+    Contact,
+    Conversation,
+    LiveSocket,
+    Message,
+    MessageEdit,
+    OutboundMail,
+)
+from flask_gdprchat.core.state import session
+
+#: One step of a plan: the kind reported, the table, and the condition on its rows.
+Step = tuple[str, Table, ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """A plan made into statements, once: the deletes and their counting twins."""
+
+    steps: list[tuple[str, Delete, Select[Any]]]
+    #: PostgreSQL: every delete of the plan in one statement (one round trip).
+    #: Its parts share one snapshot, so each still finds the rows a child step
+    #: looks up through its parent, and foreign-key actions run only after all.
+    combined: Select[Any]
+
+    @classmethod
+    def of(cls, plan: list[Step]) -> _Statements:
+        parts = [
+            delete(table).where(condition).returning(literal_column("1")).cte(f"gone_{i}")
+            for i, (_kind, table, condition) in enumerate(plan)
+        ]
+        combined = select(*[
+            select(func.count()).select_from(part).scalar_subquery().label(f"n{i}")
+            for i, part in enumerate(parts)
+        ])
+        return cls([
+            (kind, delete(table).where(condition),
+             select(func.count()).select_from(table).where(condition))
+            for kind, table, condition in plan
+        ], combined)
+
+#: The ids a plan acts on, bound when it runs: a plan is built once and reused,
+#: so a purge of a million rows does not rebuild and recompile its statements.
+IDS = bindparam("ids", expanding=True)
+
+
+@dataclass
+class Removed:
+    """Row counts removed, by kind (never any values)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, n: int) -> None:
+        if n:
+            self.counts[kind] = self.counts.get(kind, 0) + n
+
+    def merge(self, other: Removed) -> None:
+        for kind, n in other.counts.items():
+            self.add(kind, n)
+
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _conversation_steps(conversation_ids: Any) -> list[Step]:
+    messages, edits, sockets, conversations = (
+        Message.__table__, MessageEdit.__table__, LiveSocket.__table__, Conversation.__table__
+    )
+    message_ids = select(messages.c.id).where(messages.c.conversation_id.in_(conversation_ids))
+    return [
+        ("message_edits", edits, edits.c.message_id.in_(message_ids)),
+        ("messages", messages, messages.c.conversation_id.in_(conversation_ids)),
+        ("sockets", sockets, sockets.c.conversation_id.in_(conversation_ids)),
+        ("conversations", conversations, conversations.c.id.in_(conversation_ids)),
+    ]
+
+
+@functools.cache
+def _conversation_plan() -> _Statements:
+    return _Statements.of(_conversation_steps(IDS))
+
+
+def mail_of_contacts(contact_ids: Any) -> ColumnElement[bool]:
+    """Outbox rows that go with these contacts: those naming one of them, and those
+    naming no contact but addressed to one of their e-mail addresses."""
+    outbox, contacts = OutboundMail.__table__, Contact.__table__
+    addresses = select(func.lower(contacts.c.email)).where(
+        contacts.c.id.in_(contact_ids), contacts.c.email.is_not(None)
+    )
+    return or_(
+        outbox.c.contact_id.in_(contact_ids),
+        and_(outbox.c.contact_id.is_(None), func.lower(outbox.c.to_address).in_(addresses)),
+    )
+
+
+@functools.cache
+def _contact_plan() -> _Statements:
+    conversations = Conversation.__table__
+    conversation_ids = select(conversations.c.id).where(conversations.c.contact_id.in_(IDS))
+    by_contact = [
+        ("consent_records", ConsentRecord.__table__),
+        ("campaign_deliveries", CampaignDelivery.__table__),
+    ]
+    contacts = Contact.__table__
+    return _Statements.of(
+        _conversation_steps(conversation_ids)
+        + [(kind, table, table.c.contact_id.in_(IDS)) for kind, table in by_contact]
+        + [("pending_mail", OutboundMail.__table__, mail_of_contacts(IDS))]
+        + [("contacts", contacts, contacts.c.id.in_(IDS))]
+    )
+
+
+def _carry_out(plan: _Statements, ids: list[int]) -> Removed:
+    db = session()
+    removed = Removed()
+    if not ids:
+        return removed
+    # Pending changes reach the database first, as the ORM's own deletes would.
+    db.flush()
+    connection = db.connection()
+    if connection.dialect.name == "postgresql":
+        counts = connection.execute(plan.combined, {"ids": ids}).one()
+        for (kind, _statement, _count_statement), n in zip(plan.steps, counts):
+            removed.add(kind, n)
+    else:
+        for kind, statement, _count_statement in plan.steps:
+            removed.add(kind, connection.execute(statement, {"ids": ids}).rowcount)
+    # Objects loaded earlier in this session must not be flushed back.
+    db.expire_all()
+    return removed
+
+
+def _count(plan: _Statements, ids: list[int]) -> Removed:
+    db = session()
+    removed = Removed()
+    if not ids:
+        return removed
+    connection = db.connection()
+    for kind, _delete_statement, statement in plan.steps:
+        removed.add(kind, connection.execute(statement, {"ids": ids}).scalar_one())
+    return removed
+
+
+def delete_conversations(conversation_ids: Iterable[int]) -> Removed:
+    """Delete these conversations with their messages, edits and socket rows."""
+    return _carry_out(_conversation_plan(), list(conversation_ids))
+
+
+def count_conversations(conversation_ids: Iterable[int]) -> Removed:
+    """What :func:`delete_conversations` would remove now, removing nothing."""
+    return _count(_conversation_plan(), list(conversation_ids))
+
+
+def delete_contacts(contact_ids: Iterable[int]) -> Removed:
+    """Delete these contacts and everything held about them.
+
+    Conversations, messages, consent records, campaign deliveries and unsent mail
+    (see :func:`mail_of_contacts`) go with them. Privacy links die because they name a contact that no longer
+    exists.
+    """
+    return _carry_out(_contact_plan(), list(contact_ids))
+
+
+def count_contacts(contact_ids: Iterable[int]) -> Removed:
+    """What :func:`delete_contacts` would remove now, removing nothing."""
+    return _count(_contact_plan(), list(contact_ids))

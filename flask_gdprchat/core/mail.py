@@ -1,0 +1,168 @@
+"""Outgoing mail over SMTP, through a small outbox.
+
+Mail is written to the outbox in the caller's transaction, then handed to the
+SMTP server; delivered mail leaves the table at once. What could not be sent
+stays for a retry, and goes with the subject on erasure.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from flask_gdprchat.core.models import OutboundMail
+from flask_gdprchat.core.state import session
+
+log = logging.getLogger("flask_gdprchat.core.mail")
+
+
+class MailError(RuntimeError):
+    """The SMTP server could not be reached or refused the message."""
+
+
+def queue_mail(
+    to: str,
+    subject: str,
+    text: str,
+    *,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+    contact_id: int | None = None,
+) -> OutboundMail:
+    """Put a message in the outbox (the caller commits, then calls :func:`deliver`)."""
+    mail = OutboundMail(
+        to_address=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        headers=headers or {},
+        contact_id=contact_id,
+    )
+    session().add(mail)
+    return mail
+
+
+def _sender() -> str:
+    config = current_app.config
+    sender = config.get("MAIL_DEFAULT_SENDER")
+    if isinstance(sender, (tuple, list)):
+        return formataddr((sender[0], sender[1]))
+    return sender or f"no-reply@{config.get('SERVER_NAME') or 'localhost'}"
+
+
+def build_message(mail: OutboundMail) -> EmailMessage:
+    """The MIME message for an outbox entry (plain text, plus HTML when given)."""
+    message = EmailMessage()
+    message["Subject"] = mail.subject
+    message["From"] = _sender()
+    message["To"] = mail.to_address
+    message["Message-ID"] = make_msgid(domain="gdprchat")
+    for name, value in (mail.headers or {}).items():
+        message[name] = value
+    message.set_content(mail.body_text)
+    if mail.body_html:
+        message.add_alternative(mail.body_html, subtype="html")
+    return message
+
+
+def _connect() -> smtplib.SMTP:
+    config = current_app.config
+    host, port = config["MAIL_SERVER"], int(config["MAIL_PORT"])
+    if config["MAIL_USE_SSL"]:
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, port, timeout=10, context=ssl.create_default_context()
+        )
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=10)
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+    if config.get("MAIL_USERNAME"):
+        smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+    return smtp
+
+
+#: Every campaign mail carries this header (RFC 8058), and only campaign mail does.
+CAMPAIGN_HEADER = "List-Unsubscribe"
+
+
+def _withdraw_unwanted_campaign_mail(mails: list[OutboundMail]) -> list[OutboundMail]:
+    """Drop queued campaign mail whose contact may no longer receive campaigns.
+
+    Mail waits in the outbox while the server is unreachable; an objection or a
+    restriction made meanwhile must stop it too (Art. 18, 21). The caller commits.
+    """
+    from flask_gdprchat.core.models import Contact
+    from flask_gdprchat.core.eligibility import may_receive_campaigns_clause
+
+    campaign_mail = [m for m in mails if m.contact_id and CAMPAIGN_HEADER in (m.headers or {})]
+    if not campaign_mail:
+        return mails
+    db = session()
+    allowed = set(db.scalars(select(Contact.id).where(
+        Contact.id.in_({m.contact_id for m in campaign_mail}), may_receive_campaigns_clause()
+    )))
+    kept = []
+    for mail in mails:
+        if mail in campaign_mail and mail.contact_id not in allowed:
+            db.delete(mail)
+        else:
+            kept.append(mail)
+    if len(kept) < len(mails):
+        db.commit()
+    return kept
+
+
+def deliver(mails: list[OutboundMail] | None = None) -> int:
+    """Send ``mails`` (default: the whole outbox); delivered ones leave the outbox.
+
+    Campaign mail whose contact may no longer receive campaigns is withdrawn
+    instead. Returns how many were delivered. Raises :class:`MailError` when the server
+    cannot be reached at all; a refused message stays queued with its error.
+    """
+    db = session()
+    if mails is None:
+        mails = list(db.scalars(select(OutboundMail).order_by(OutboundMail.id)))
+    mails = _withdraw_unwanted_campaign_mail(mails)
+    if not mails:
+        return 0
+    try:
+        smtp = _connect()
+    except (OSError, smtplib.SMTPException) as exc:
+        for mail in mails:
+            mail.attempts += 1
+            mail.last_error = type(exc).__name__
+        db.commit()
+        raise MailError(f"cannot reach the mail server: {type(exc).__name__}") from exc
+    delivered = 0
+    try:
+        for mail in mails:
+            try:
+                smtp.send_message(build_message(mail))
+            except smtplib.SMTPException as exc:
+                mail.attempts += 1
+                mail.last_error = type(exc).__name__
+                log.warning("mail %s refused by the server: %s", mail.id, type(exc).__name__)
+                continue
+            db.delete(mail)
+            delivered += 1
+    finally:
+        db.commit()
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+    return delivered
+
+
+def send_mail(to: str, subject: str, text: str, **kwargs: Any) -> None:
+    """Queue one message, commit, and deliver it now. Raises :class:`MailError`."""
+    mail = queue_mail(to, subject, text, **kwargs)
+    session().commit()
+    if deliver([mail]) != 1:
+        raise MailError("the mail server refused the message")

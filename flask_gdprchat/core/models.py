@@ -1,0 +1,410 @@
+"""The data model. Every table carries the ``gdprchat_`` prefix.
+
+Models sit on their own declarative base, not on a Flask-SQLAlchemy ``db.Model``,
+so they work with the host's ``db`` or with ours alike. Columns holding personal
+data are made with :func:`personal`; export, erasure and erasure verification walk
+that declaration (see :mod:`flask_gdprchat.core.personal_data`), so a new column cannot
+be forgotten.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    and_,
+    or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from flask_gdprchat.core.clock import utcnow
+
+#: The largest id a row can have (SQLite and PostgreSQL bigint both stop here).
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(value: Any) -> int | None:
+    """``value`` as a row id if it can be one (a whole number from 1 to
+    :data:`MAX_ROW_ID`, or its decimal text), else None.
+
+    Asking the database for a bigger number fails instead of finding nothing.
+    """
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID:
+        return value
+    return None
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every flask-gdprchat table."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    # Naive UTC everywhere: SQLite has no time zones, so PostgreSQL stores the same.
+    type_annotation_map = {dt.datetime: DateTime()}
+
+
+def personal(*args: Any, subject: str = "contact", **kwargs: Any) -> Any:
+    """A column holding personal data of a ``contact`` or an ``agent``.
+
+    The mark lives in the column's ``info`` so that the erasure, export and
+    verification code finds every such column by walking the metadata.
+    """
+    info = dict(kwargs.pop("info", {}))
+    info["personal"] = subject
+    return mapped_column(*args, info=info, **kwargs)
+
+
+class Contact(Base):
+    """A data subject: a visitor who consented to chat, identified or not."""
+
+    __tablename__ = "gdprchat_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = personal(String(255), index=True)
+    name: Mapped[str | None] = personal(String(255))
+    email: Mapped[str | None] = personal(String(320), index=True)
+    company: Mapped[str | None] = personal(String(255))
+    phone: Mapped[str | None] = personal(String(64))
+    ip_address: Mapped[str | None] = personal(String(64))
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column()
+    restricted_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    #: Bumped on e-mail change or erasure request: kills every privacy link issued.
+    link_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+    conversations: Mapped[list[Conversation]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", passive_deletes=True
+    )
+    consents: Mapped[list[ConsentRecord]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @hybrid_property
+    def is_anonymous(self) -> bool:
+        """The one rule for "anonymous": no name, e-mail, phone or company."""
+        return not (self.name or self.email or self.phone or self.company)
+
+    @is_anonymous.inplace.expression
+    @classmethod
+    def _is_anonymous_expression(cls) -> Any:
+        def blank(column: Any) -> Any:
+            return or_(column.is_(None), column == "")
+
+        return and_(blank(cls.name), blank(cls.email), blank(cls.phone), blank(cls.company))
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.restricted_at is not None
+
+    @property
+    def is_unsubscribed(self) -> bool:
+        return self.unsubscribed_at is not None
+
+
+class ConsentRecord(Base):
+    """Proof of consent: purpose, policy version, the wording shown, and when."""
+
+    __tablename__ = "gdprchat_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("gdprchat_contacts.id", ondelete="CASCADE"), index=True
+    )
+    #: ``privacy_policy`` or ``marketing``.
+    purpose: Mapped[str] = mapped_column(String(32))
+    policy_version: Mapped[str] = mapped_column(String(64))
+    wording: Mapped[str] = mapped_column(Text)
+    given_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column()
+    ip_address: Mapped[str | None] = personal(String(64))
+    user_agent: Mapped[str | None] = personal(String(512))
+
+    contact: Mapped[Contact] = relationship(back_populates="consents")
+
+
+class Conversation(Base):
+    """One chat thread between a contact and the team."""
+
+    __tablename__ = "gdprchat_conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("gdprchat_contacts.id", ondelete="CASCADE"), index=True
+    )
+    #: SHA-256 of the visitor token; the token itself is never stored.
+    visitor_token_hash: Mapped[str] = personal(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    assigned_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gdprchat_agents.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    #: Messages of the visitor that no agent has seen yet.
+    unread_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    contact: Mapped[Contact] = relationship(back_populates="conversations")
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Message.id",
+    )
+
+
+class Message(Base):
+    """A chat message. Author names are never copied in: they are looked up."""
+
+    __tablename__ = "gdprchat_messages"
+    __table_args__ = (Index("ix_gdprchat_messages_conversation_id_id", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("gdprchat_conversations.id", ondelete="CASCADE")
+    )
+    #: ``visitor``, ``agent`` or ``system`` (campaign notices and the like).
+    author: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gdprchat_agents.id", ondelete="SET NULL"), index=True
+    )
+    text: Mapped[str] = personal(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[dt.datetime | None] = mapped_column()
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    agent: Mapped[Agent | None] = relationship()
+    edits: Mapped[list[MessageEdit]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="MessageEdit.id"
+    )
+
+
+class MessageEdit(Base):
+    """The text a message had before an edit, kept for the subject's export."""
+
+    __tablename__ = "gdprchat_message_edits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("gdprchat_messages.id", ondelete="CASCADE"), index=True
+    )
+    previous_text: Mapped[str] = personal(Text)
+    edited_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gdprchat_agents.id", ondelete="SET NULL")
+    )
+
+
+class Agent(Base):
+    """A team member. Deleting one keeps a tombstone with the first name only."""
+
+    __tablename__ = "gdprchat_agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = personal(String(320), unique=True, subject="agent")
+    full_name: Mapped[str | None] = personal(String(255), subject="agent")
+    #: Kept on the agent's messages after deletion, unless purged.
+    first_name: Mapped[str] = personal(
+        String(255), subject="agent", info={"kept_on_delete": True}
+    )
+    photo: Mapped[bytes | None] = personal(LargeBinary, subject="agent")
+    password_hash: Mapped[str | None] = personal(String(255), subject="agent")
+    #: Space-separated names from :data:`flask_gdprchat.core.config.PERMISSIONS`.
+    permissions: Mapped[str] = mapped_column(String(255), default="")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Bumped on deletion, disabling or a permission change: ends open sessions.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column()
+
+    @property
+    def permission_set(self) -> frozenset[str]:
+        return frozenset(self.permissions.split()) if self.permissions else frozenset()
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class SavedSetting(Base):
+    """A dashboard setting that overrides the config default at run time."""
+
+    __tablename__ = "gdprchat_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gdprchat_agents.id", ondelete="SET NULL")
+    )
+
+
+class AuditEvent(Base):
+    """One link of the append-only, hash-chained audit log. No personal data."""
+
+    __tablename__ = "gdprchat_audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    event: Mapped[str] = mapped_column(String(64), index=True)
+    #: Keyed hash of the subject (HMAC of the e-mail or contact id), never the value.
+    subject_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[Any] = mapped_column(JSON, default=dict)
+    #: Unique, so two writers can never chain onto the same event (a fork).
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SubjectRequest(Base):
+    """A data-subject request with its one-month deadline (Art. 12(3))."""
+
+    __tablename__ = "gdprchat_subject_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: access, export, transcript, rectify, erase, restrict, unrestrict, unsubscribe...
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: Who carried it: ``subject``, ``agent``, ``cli`` or ``api``.
+    channel: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[dt.datetime] = mapped_column()
+    fulfilled_at: Mapped[dt.datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class Campaign(Base):
+    """A manual or automatic message to contacts who opted in to marketing."""
+
+    __tablename__ = "gdprchat_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    #: ``email`` or ``chat``.
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    #: ``manual`` (sent once on demand) or ``automatic`` (sent by the scheduler).
+    kind: Mapped[str] = mapped_column(String(16), default="manual")
+    #: For automatic campaigns: days after a contact's first chat to send it.
+    delay_days: Mapped[int | None] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class CampaignDelivery(Base):
+    """That a campaign reached a contact (so automatic ones never repeat)."""
+
+    __tablename__ = "gdprchat_campaign_deliveries"
+    __table_args__ = (Index("uq_gdprchat_delivery", "campaign_id", "contact_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("gdprchat_campaigns.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("gdprchat_contacts.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboundMail(Base):
+    """Mail not yet handed to the SMTP server. Sent mail leaves this table."""
+
+    __tablename__ = "gdprchat_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gdprchat_contacts.id", ondelete="CASCADE"), index=True
+    )
+    to_address: Mapped[str] = personal(String(320))
+    subject: Mapped[str] = personal(String(255))
+    body_text: Mapped[str] = personal(Text)
+    body_html: Mapped[str | None] = personal(Text)
+    headers: Mapped[Any] = personal(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Throttle(Base):
+    """Recent hits of a rate-limited action, keyed by a hash, never a raw value."""
+
+    __tablename__ = "gdprchat_throttle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class JobLease(Base):
+    """Who runs a scheduled job now; a lease makes each job run once at a time."""
+
+    __tablename__ = "gdprchat_job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class LiveSocket(Base):
+    """An open Socket.IO connection, so that erasure or a revoked agent can close it
+    from any process (a disconnect by sid travels over the message queue)."""
+
+    __tablename__ = "gdprchat_sockets"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gdprchat_agents.id", ondelete="CASCADE"), index=True
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gdprchat_conversations.id", ondelete="CASCADE"), index=True
+    )
+    connected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+__all__ = [
+    "MAX_ROW_ID",
+    "row_id",
+    "Base",
+    "personal",
+    "Contact",
+    "ConsentRecord",
+    "Conversation",
+    "Message",
+    "MessageEdit",
+    "Agent",
+    "SavedSetting",
+    "AuditEvent",
+    "SubjectRequest",
+    "Campaign",
+    "CampaignDelivery",
+    "OutboundMail",
+    "Throttle",
+    "JobLease",
+    "LiveSocket",
+]

@@ -1,0 +1,89 @@
+"""Chat transcripts by e-mail, asked for by the subject or sent by an agent.
+
+Each transcript mail has a plain-text and an HTML part, rendered from templates
+under ``gdprchat/mail/``; the HTML template escapes visitor text like any page.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from sqlalchemy import select
+
+from flask_gdprchat.core import audit
+from flask_gdprchat.core.config import config_value
+from flask_gdprchat.rights.export import iter_messages
+from flask_gdprchat.core.mail import MailError, deliver, queue_mail
+from flask_gdprchat.core.models import Contact, Conversation
+from flask_gdprchat.rights.subject import RightsError, ref_of
+from flask_gdprchat.core.state import session
+from flask_gdprchat.rights.requests import fulfil, open_request
+
+
+def _conversation_view(conversation: Conversation, contact: Contact) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "created_at": conversation.created_at,
+        "messages": list(iter_messages(conversation, contact.name)),
+    }
+
+
+def render_transcript(contact: Contact, conversations: list[Conversation]) -> tuple[str, str]:
+    """The text and HTML bodies of a transcript of ``conversations``."""
+    context = {
+        "contact": contact,
+        "conversations": [_conversation_view(c, contact) for c in conversations],
+        "controller_name": config_value("CONTROLLER_NAME"),
+    }
+    return (
+        render_template("gdprchat/mail/transcript.txt", **context),
+        render_template("gdprchat/mail/transcript.html", **context),
+    )
+
+
+def _send(contact: Contact, conversations: list[Conversation], ref: str, channel: str,
+          actor: str | None = None) -> None:
+    if not contact.email:
+        raise RightsError("This contact has no e-mail address to send the transcript to.", 422)
+    text, html = render_transcript(contact, conversations)
+    request = open_request("transcript", ref=ref, channel=channel)
+    mail = queue_mail(
+        contact.email,
+        f"Your chat transcript from {config_value('CONTROLLER_NAME')}",
+        text,
+        html=html,
+        contact_id=contact.id,
+    )
+    session().commit()
+    try:
+        if deliver([mail]) != 1:
+            raise MailError("refused")
+    except MailError:
+        raise RightsError("The transcript could not be sent just now; it will be retried. "
+                          "Please try again later if it does not arrive.", 503) from None
+    fulfil(request)
+    audit.record("transcript_sent", ref=ref, actor=actor or channel, conversations=len(conversations))
+    session().commit()
+
+
+def send_subject_transcript(contacts: list[Contact], *, channel: str) -> int:
+    """Mail the subject the transcript of all their conversations; returns how many."""
+    contact = next((c for c in contacts if c.email), contacts[0])
+    ids = [c.id for c in contacts]
+    conversations = list(
+        session().scalars(
+            select(Conversation).where(Conversation.contact_id.in_(ids)).order_by(Conversation.id)
+        )
+    )
+    _send(contact, conversations, ref_of(contacts), channel)
+    return len(conversations)
+
+
+def send_conversation_transcript(conversation: Conversation, *, channel: str,
+                                 actor: str | None = None) -> None:
+    """Mail one conversation's transcript to its contact (an agent's action)."""
+    contact = conversation.contact
+    _send(contact, [conversation], audit.ref_for_contact(contact), channel, actor)
+
+
+__all__ = ["render_transcript", "send_subject_transcript", "send_conversation_transcript"]

@@ -1,0 +1,272 @@
+"""The ``/gdprchat`` Socket.IO namespace: one handler per client event.
+
+Rooms are named in :mod:`flask_gdprchat.core.push`. Open sockets are listed in ``gdprchat_sockets`` so that an erasure or a revoked
+agent closes them from any process: a disconnect by sid travels over the queue.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from flask import request
+from flask import session as flask_session
+from flask_socketio import Namespace, SocketIO
+from sqlalchemy import delete, select, update
+
+from flask_gdprchat.core import access
+from flask_gdprchat.chat import conversations
+from flask_gdprchat.chat import consent
+from flask_gdprchat.sockets.errors import socket_error
+from flask_gdprchat.core.access import conversation_for_token
+from flask_gdprchat.core.identity import SESSION_KEY, agent_from_session
+from flask_gdprchat.core.settings import setting
+from flask_gdprchat.core.models import Agent, Contact, Conversation, LiveSocket, row_id
+from flask_gdprchat.core.push import (
+    AGENTS_ROOM,
+    NAMESPACE,
+    agent_room,
+    conversation_room,
+)
+from flask_gdprchat.core.state import session
+
+#: Seconds over which ``MESSAGES_PER_10S`` is counted.
+FLOOD_WINDOW = 10.0
+
+
+@dataclass
+class _Client:
+    """What this process remembers about one of its sockets (never shared)."""
+
+    visitor_token: str | None = None
+    #: The visitor accepted the policy version in force when it connected.
+    consent_current: bool = True
+    sent: deque[float] = field(default_factory=deque)
+
+    def flooding(self, limit: int) -> bool:
+        """Count one message; True when over ``limit`` in the last ten seconds."""
+        now = time.monotonic()
+        while self.sent and now - self.sent[0] > FLOOD_WINDOW:
+            self.sent.popleft()
+        if len(self.sent) >= limit:
+            return True
+        self.sent.append(now)
+        return False
+
+
+def _refuse(error: str) -> dict[str, Any]:
+    return {"ok": False, "error": error}
+
+
+def _conversation_for(agent: Agent, data: Any) -> Conversation | None:
+    """The conversation ``data`` names, if this agent may see it (else None)."""
+    conversation_id = _as_id(data.get("conversation_id")) if isinstance(data, dict) else None
+    conversation = session().get(Conversation, conversation_id) if conversation_id else None
+    return conversation if access.agent_may_view(agent, conversation) else None
+
+
+def _as_id(value: Any) -> int | None:
+    # A JSON number only (not its text), and one a row can have.
+    return row_id(value) if isinstance(value, int) else None
+
+
+class ChatNamespace(Namespace):
+    """Visitors authenticate with their token, agents with their session.
+
+    Every handler checks access again through :mod:`flask_gdprchat.core.access`: an
+    agent's session is re-read from the database at each event, so a revoked
+    agent fails at once; a visitor's token must open the conversation named.
+    """
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(namespace)
+        self._clients: dict[str, _Client] = {}
+
+    # -- connection ---------------------------------------------------------------------
+
+    def on_connect(self, auth: Any = None) -> None:
+        token = auth.get("visitor_token") if isinstance(auth, dict) else None
+        db = session()
+        if token:
+            conversation = conversation_for_token(token) if isinstance(token, str) else None
+            if conversation is None:
+                raise ConnectionRefusedError("unknown or expired visitor token")
+            self._clients[request.sid] = _Client(
+                visitor_token=token,
+                consent_current=consent.consent_is_current(conversation.contact_id),
+            )
+            self.enter_room(request.sid, conversation_room(conversation.id))
+            db.add(LiveSocket(sid=request.sid, conversation_id=conversation.id))
+            db.commit()
+            return
+        agent = agent_from_session(flask_session.get(SESSION_KEY))
+        if agent is None:
+            raise ConnectionRefusedError("sign in as an agent or give a visitor token")
+        self._clients[request.sid] = _Client()
+        self.enter_room(request.sid, AGENTS_ROOM)
+        self.enter_room(request.sid, agent_room(agent.id))
+        db.add(LiveSocket(sid=request.sid, agent_id=agent.id))
+        db.commit()
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        self._clients.pop(request.sid, None)
+        db = session()
+        db.execute(delete(LiveSocket).where(LiveSocket.sid == request.sid))
+        db.commit()
+
+    # -- who is calling -----------------------------------------------------------------
+
+    def _client(self) -> _Client | None:
+        return self._clients.get(request.sid)
+
+    def _agent(self) -> Agent | None:
+        """The calling agent, checked again now: a revoked one is refused at once.
+
+        (Its socket is closed by :func:`disconnect_agent`; closing it here would
+        swallow the error acknowledgement.)
+        """
+        return agent_from_session(flask_session.get(SESSION_KEY))
+
+    def _calling_agent(self, action: str) -> tuple[Agent | None, str]:
+        """The agent behind this socket, checked now, or None and why it may not ``action``."""
+        client = self._client()
+        if client is None or client.visitor_token is not None:
+            return None, f"only agents {action}"
+        agent = self._agent()
+        return agent, "" if agent is not None else "your session has ended"
+
+    def _relay(self, event: str, data: Any, rooms: list[str], skip_sid: str | None = None) -> None:
+        # One emit to several rooms: a socket in more than one gets it once.
+        self.socketio.emit(event, data, namespace=NAMESPACE, to=rooms, skip_sid=skip_sid)
+
+    # -- events -------------------------------------------------------------------------
+
+    def on_send_message(self, data: Any = None) -> dict[str, Any]:
+        """``{conversation_id, text}`` from a visitor or an agent; stored, then relayed."""
+        client = self._client()
+        if client is None or not isinstance(data, dict):
+            return _refuse("send {conversation_id, text}")
+        try:
+            text = conversations.check_text(data.get("text"))
+        except conversations.ChatError as exc:
+            return _refuse(exc.error)
+        conversation_id = _as_id(data.get("conversation_id"))
+        if client.visitor_token is not None:
+            # The lean form of the same access rule: this runs for every message.
+            own = access.visitor_access(client.visitor_token, conversation_id)
+            if own is None:
+                return _refuse("not your conversation")
+            if not client.consent_current:
+                return _refuse("consent_required: accept the current privacy policy first")
+            if not own.open_for_processing:
+                return _refuse("this conversation is restricted")
+            target_id, contact_id = own.conversation_id, own.contact_id
+            active_at = own.contact_last_activity_at
+            author, agent_id = "visitor", None
+            author_name = own.contact_name or conversations.VISITOR_FALLBACK_NAME
+        else:
+            agent = self._agent()
+            if agent is None:
+                return _refuse("your session has ended")
+            conversation = (
+                session().get(Conversation, conversation_id) if conversation_id else None
+            )
+            if conversation is None:
+                return _refuse("no such conversation")
+            if not access.agent_may_reply(agent, conversation):
+                return _refuse("you may not reply in this conversation")
+            target_id, contact_id = conversation.id, conversation.contact_id
+            active_at = conversation.contact.last_activity_at
+            author, author_name, agent_id = "agent", agent.first_name, agent.id
+        if client.flooding(setting("MESSAGES_PER_10S")):
+            return _refuse("too many messages: wait a few seconds")
+        message_id, created = conversations.store_message(
+            target_id, contact_id, author, text, agent_id=agent_id, contact_active_at=active_at
+        )
+        payload = conversations.message_payload(
+            message_id, target_id, author, author_name, text, created, agent_id=agent_id
+        )
+        self._relay("message", payload, [conversation_room(target_id), AGENTS_ROOM])
+        conversations.announce_message(payload)
+        return {"ok": True, "message": payload}
+
+    def on_join(self, data: Any = None) -> dict[str, Any]:
+        """An agent opens a conversation: joins its room, gets its history, marks it read."""
+        agent, why = self._calling_agent("join conversations")
+        if agent is None:
+            return _refuse(why)
+        conversation = _conversation_for(agent, data)
+        if conversation is None:
+            return _refuse("no such conversation")
+        self.enter_room(request.sid, conversation_room(conversation.id))
+        _mark_read(conversation.id)
+        return {
+            "ok": True,
+            "conversation_id": conversation.id,
+            "messages": conversations.history(conversation),
+            "can_reply": access.agent_may_reply(agent, conversation),
+        }
+
+    def on_read(self, data: Any = None) -> dict[str, Any]:
+        """An agent has seen a conversation's new messages."""
+        agent, why = self._calling_agent("mark conversations read")
+        if agent is None:
+            return _refuse(why)
+        conversation = _conversation_for(agent, data)
+        if conversation is None:
+            return _refuse("no such conversation")
+        _mark_read(conversation.id)
+        return {"ok": True}
+
+    def on_edit_message(self, data: Any = None) -> dict[str, Any]:
+        """``{message_id, text}``: an agent with ``edit_messages`` edits its own message."""
+        agent, why = self._calling_agent("edit messages")
+        if agent is None:
+            return _refuse(why)
+        if not isinstance(data, dict):
+            return _refuse("send {message_id, text}")
+        try:
+            payload = conversations.edit_message(agent, data.get("message_id"), data.get("text"))
+        except conversations.ChatError as exc:
+            return _refuse(exc.error)
+        self._relay("message_edited", payload,
+                    [conversation_room(payload["conversation_id"]), AGENTS_ROOM])
+        return {"ok": True, "message": payload}
+
+    def on_typing(self, data: Any = None) -> dict[str, Any]:
+        """``{conversation_id}``: show the other side that someone is typing."""
+        client = self._client()
+        conversation_id = _as_id(data.get("conversation_id")) if isinstance(data, dict) else None
+        if client is None or conversation_id is None:
+            return _refuse("send {conversation_id}")
+        if client.visitor_token is not None:
+            if access.visitor_may_access(client.visitor_token, conversation_id) is None:
+                return _refuse("not your conversation")
+            body = {"conversation_id": conversation_id, "author": "visitor"}
+            rooms = [conversation_room(conversation_id), AGENTS_ROOM]
+        else:
+            agent = self._agent()
+            conversation = session().get(Conversation, conversation_id)
+            if not access.agent_may_view(agent, conversation):
+                return _refuse("no such conversation")
+            assert agent is not None
+            body = {"conversation_id": conversation_id, "author": "agent",
+                    "author_name": agent.first_name}
+            rooms = [conversation_room(conversation_id)]
+        self._relay("typing", body, rooms, skip_sid=request.sid)
+        return {"ok": True}
+
+
+def _mark_read(conversation_id: int) -> None:
+    db = session()
+    db.execute(update(Conversation).where(Conversation.id == conversation_id).values(unread_count=0))
+    db.commit()
+
+
+def register(socketio: SocketIO) -> None:
+    """Attach the namespace to ``socketio``, with its failure answer."""
+    socketio.on_namespace(ChatNamespace(NAMESPACE))
+    socketio.on_error(NAMESPACE)(socket_error)
+
+

@@ -1,0 +1,119 @@
+"""The widget's JSON API: start a chat, read its history, renew consent.
+
+Errors are JSON ``{"error": ..., "field" or "fields": ...}`` naming what to fix;
+a refused request stores nothing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from marshmallow import ValidationError
+
+from flask_gdprchat.chat.inbox import conversation_summary
+from flask_gdprchat.core import access, push
+from flask_gdprchat.chat import conversations
+from flask_gdprchat.chat import consent
+from flask_gdprchat.chat.schemas import load_prechat, load_reconsent
+from flask_gdprchat.core.settings import setting
+from flask_gdprchat.core.models import Conversation
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _error(status: int, error: str, **extra: Any) -> Any:
+    response = jsonify({"error": error, **extra})
+    response.status_code = status
+    return response
+
+
+def _validation_error(exc: ValidationError) -> Any:
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    names = sorted(k for k in messages if k != "_schema")
+    status = 400 if names == ["consent"] else 422
+    if not names:
+        return _error(400, "; ".join(str(m) for m in messages.get("_schema", [])) or "bad request")
+    first = messages[names[0]]
+    text = first[0] if isinstance(first, list) and first else str(first)
+    return _error(status, f"{names[0]}: {text}", field=names[0], fields=messages)
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _visitor_conversation(conversation_id: int) -> Conversation | None:
+    return access.visitor_may_access(_bearer(), conversation_id)
+
+
+@bp.route("/config")
+def widget_config() -> Any:
+    """What the widget needs before consent: nothing about the visitor."""
+    return jsonify(
+        policy_version=setting("PRIVACY_POLICY_VERSION"),
+        prechat_fields=list(setting("PRECHAT_FIELDS")),
+        prechat_required=list(setting("PRECHAT_REQUIRED")),
+        consent_text=setting("CONSENT_TEXT"),
+        marketing_consent_text=setting("MARKETING_CONSENT_TEXT"),
+        max_message_length=setting("MAX_MESSAGE_LENGTH"),
+    )
+
+
+@bp.route("/conversations", methods=["POST"])
+def start() -> Any:
+    """Start a chat: 201 ``{conversation_id, visitor_token}`` once consent is given."""
+    identity = conversations.host_identity()
+    data = request.get_json(silent=True)
+    try:
+        form = load_prechat(data, identified=identity is not None)
+    except ValidationError as exc:
+        return _validation_error(exc)
+    try:
+        started = conversations.start_conversation(form, identity)
+    except conversations.ChatError as exc:
+        return _error(exc.status, exc.error, **({"field": exc.field} if exc.field else {}))
+    push.announce_conversation(conversation_summary(started.conversation, started.contact))
+    response = jsonify(
+        conversation_id=started.conversation.id,
+        visitor_token=started.token,
+        policy_version=started.consents[0].policy_version,
+    )
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/conversations/<int:conversation_id>/messages")
+def messages(conversation_id: int) -> Any:
+    """The history of the visitor's own conversation (``Authorization: Bearer``)."""
+    conversation = _visitor_conversation(conversation_id)
+    if conversation is None:
+        return _error(404, "no such conversation for this token")
+    response = jsonify(
+        conversation_id=conversation.id,
+        status=conversation.status,
+        messages=conversations.history(conversation),
+        policy_version=setting("PRIVACY_POLICY_VERSION"),
+        consent_required=not consent.consent_is_current(conversation.contact_id),
+        restricted=not access.conversation_is_open_for_processing(conversation),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/conversations/<int:conversation_id>/consent", methods=["POST"])
+def renew(conversation_id: int) -> Any:
+    """A returning visitor accepts the policy version now in force."""
+    conversation = _visitor_conversation(conversation_id)
+    if conversation is None:
+        return _error(404, "no such conversation for this token")
+    try:
+        form = load_reconsent(request.get_json(silent=True))
+        conversations.renew_consent(conversation, form)
+    except ValidationError as exc:
+        return _validation_error(exc)
+    except conversations.ChatError as exc:
+        return _error(exc.status, exc.error, **({"field": exc.field} if exc.field else {}))
+    return jsonify(ok=True, policy_version=setting("PRIVACY_POLICY_VERSION"))
