@@ -37,8 +37,8 @@ from flask import Flask  # noqa: E402
 from flask_gdprchat import GDPRChat  # noqa: E402
 from flask_gdprchat.core.database import init_db  # noqa: E402
 from flask_gdprchat.core.models import Base  # noqa: E402
-from flask_gdprchat.retention.purge import purge_expired  # noqa: E402
 from flask_gdprchat.core.state import session, state  # noqa: E402
+from flask_gdprchat.retention.purge import purge_expired  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = dt.datetime(2030, 1, 1)

@@ -4,9 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.models import AuditEvent, SavedSetting
-from flask_gdprchat.core.settings import save_settings
+from flask_gdprchat.core.settings import save_settings, setting
 from flask_gdprchat.core.state import session
 from tests.plugins.admin import ADMIN_URL
 

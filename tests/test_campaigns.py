@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from flask_gdprchat.chat.campaigns import create_and_send, run_automatic_campaigns
-from flask_gdprchat.core.models import Campaign, CampaignDelivery, Contact, Message
 from flask_gdprchat.core.eligibility import may_receive_campaigns, may_receive_campaigns_clause
+from flask_gdprchat.core.models import Campaign, CampaignDelivery, Contact, Message
 from flask_gdprchat.core.state import session
 from tests.plugins.admin import ADMIN_URL
 from tests.plugins.mail import body_html, body_text

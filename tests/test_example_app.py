@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
-from flask_login import current_user, login_user
+from flask_login import login_user
 
 from example_app import Patient, create_app, db
 from example_app.demo import ADMIN_EMAIL, PATIENT_EMAIL, PATIENT_NAME, PATIENT_PASSWORD, set_up

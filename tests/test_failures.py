@@ -7,8 +7,9 @@ short here) runs out.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import socketio
 from sqlalchemy import event, func, select

@@ -11,11 +11,11 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from flask_gdprchat.rights import links
 from flask_gdprchat.core.database import database_files
 from flask_gdprchat.core.models import AuditEvent, Contact, Message, OutboundMail, SubjectRequest
 from flask_gdprchat.core.settings import save_settings
 from flask_gdprchat.core.state import session
+from flask_gdprchat.rights import links
 from tests.plugins.mail import body_html, body_text
 from tests.plugins.rights import files_holding, link_path, request_link
 

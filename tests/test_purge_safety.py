@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from flask_gdprchat.core.models import Contact, Conversation, Message
-from flask_gdprchat.retention.purge import purge_expired
 from flask_gdprchat.core.settings import save_settings
 from flask_gdprchat.core.state import session, state
+from flask_gdprchat.retention.purge import purge_expired
 from tests.plugins.retention import NOW, Seeder, consistency_problems, database_uri, table_counts
 
 DAY = dt.timedelta(days=1)

@@ -19,7 +19,7 @@ from flask_gdprchat.core.models import (
 )
 from flask_gdprchat.core.settings import save_settings
 from flask_gdprchat.core.state import session
-from tests.plugins.chat import NAMESPACE, Client, agent_cookie, start_chat
+from tests.plugins.chat import NAMESPACE, Client, start_chat
 
 
 def test_visitor_and_agent_talk_both_ways(app, chat_server, chat_visitor, chat_agent, listen_to):

@@ -6,14 +6,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from flask_gdprchat.core import access
-from flask_gdprchat.core import signals
-from flask_gdprchat.core.models import Agent, AuditEvent, Contact, Conversation, SubjectRequest
+from flask_gdprchat.core import access, signals
 from flask_gdprchat.core.eligibility import may_receive_campaigns
-from flask_gdprchat.rights.subject import RightsError
-from flask_gdprchat.rights.restriction import restrict_by_email
+from flask_gdprchat.core.models import Agent, AuditEvent, Contact, Conversation, SubjectRequest
 from flask_gdprchat.core.state import session
 from flask_gdprchat.core.subjects import identity_is_restricted
+from flask_gdprchat.rights.restriction import restrict_by_email
+from flask_gdprchat.rights.subject import RightsError
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

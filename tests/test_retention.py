@@ -18,9 +18,9 @@ from flask_gdprchat.core.models import (
     SubjectRequest,
     Throttle,
 )
-from flask_gdprchat.retention.purge import RULES, SOCKET_MAX_AGE, purge_expired
 from flask_gdprchat.core.settings import save_settings
 from flask_gdprchat.core.state import session
+from flask_gdprchat.retention.purge import RULES, SOCKET_MAX_AGE, purge_expired
 from tests.plugins.retention import NOW, Seeder, consistency_problems, table_counts
 
 DAY = dt.timedelta(days=1)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from flask_gdprchat.core import signals
 from flask_gdprchat.core.database import database_files
-from flask_gdprchat.core.models import AuditEvent, Contact, Conversation, Message, SubjectRequest
+from flask_gdprchat.core.models import AuditEvent, Contact, Conversation, Message
 from flask_gdprchat.core.state import session
 from flask_gdprchat.team.agents import create_agent
 from tests.conftest import PASSWORD, login

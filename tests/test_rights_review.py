@@ -8,8 +8,8 @@ import threading
 import pytest
 from sqlalchemy import create_engine, func, select, update
 
-from flask_gdprchat.core import audit
 from flask_gdprchat.chat.campaigns import _send_to, eligible_contacts_query
+from flask_gdprchat.core import audit
 from flask_gdprchat.core.database import database_files
 from flask_gdprchat.core.mail import deliver, queue_mail
 from flask_gdprchat.core.models import (
@@ -21,11 +21,11 @@ from flask_gdprchat.core.models import (
     Message,
     OutboundMail,
 )
-from flask_gdprchat.rights.objection import unsubscribe_contact
-from flask_gdprchat.rights.erasure import erase_by_email
-from flask_gdprchat.rights.rectification import rectify
 from flask_gdprchat.core.state import session
 from flask_gdprchat.core.subjects import contacts_for_email
+from flask_gdprchat.rights.erasure import erase_by_email
+from flask_gdprchat.rights.objection import unsubscribe_contact
+from flask_gdprchat.rights.rectification import rectify
 from flask_gdprchat.rights.transcript import render_transcript
 from flask_gdprchat.rights.verification import find_traces
 from tests.plugins.rights import files_holding
@@ -193,7 +193,7 @@ def test_reordered_events_break_the_chain(make_app):
                                                "hash")}, {
             k: getattr(a, k) for k in ("created_at", "event", "details", "prev_hash", "hash")}
         # Swap the rows' contents (keeping ids): a reordering of the log.
-        for event, values in ((a, swapped[0]), (b, swapped[1])):
+        for event in (a, b):  # first free the unique hashes
             session().execute(update(AuditEvent).where(AuditEvent.id == event.id)
                               .values(prev_hash=f"tmp{event.id}", hash=f"tmp{event.id}h"))
         session().flush()
@@ -235,8 +235,8 @@ def test_two_writers_appending_at_once_never_fork_the_chain(make_app):
 
 def test_rectification_refuses_values_that_are_not_text(app):
     """A number or a list must not silently clear a field; null clears it on purpose."""
-    from flask_gdprchat.rights.subject import RightsError
     from flask_gdprchat.rights.rectification import clean_rectification
+    from flask_gdprchat.rights.subject import RightsError
 
     for bad in ({"name": 5}, {"phone": ["1"]}, {"company": {"a": 1}}, {"name": "a\ud800"}):
         with pytest.raises(RightsError) as refused:

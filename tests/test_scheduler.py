@@ -1,6 +1,7 @@
 """The scheduler: one per serving process, jobs inside the app context, leases honoured."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -9,21 +10,21 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from flask import Flask, current_app, has_app_context
 
-from flask_gdprchat.core import leases
-from flask_gdprchat.jobs import scheduler
-from flask_gdprchat.core import signals
+from flask_gdprchat.core import leases, signals
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.mail import queue_mail
 from flask_gdprchat.core.models import Contact, OutboundMail
 from flask_gdprchat.core.state import session
+from flask_gdprchat.jobs import scheduler
 from tests.plugins.retention import ROOT, Seeder, database_uri
 from tests.plugins.servers import free_port
 
@@ -281,10 +282,8 @@ def app_process(make_app: Any, tmp_path: Path) -> Iterator[Any]:
 
     yield start
     for proc, lines in procs:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)  # the group: the reloader's child too
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=30)
         lines.close()
 

@@ -75,8 +75,7 @@ def test_bad_identity_details_are_left_out_not_stored(make_app):
     ("policy_version", "1\x00"),
 ])
 def test_prechat_text_with_invalid_characters_is_refused_clearly(app, client, field, value):
-    raw = ('{"consent": true, "policy_version": "1", "%s": "%s"}'
-           % (field, value.encode("unicode_escape").decode().replace("\\x", "\\u00")))
+    raw = ('{{"consent": true, "policy_version": "1", "{}": "{}"}}'.format(field, value.encode("unicode_escape").decode().replace("\\x", "\\u00")))
     response = client.post(START, data=raw, content_type="application/json")
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.get_json()["field"] == field

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from flask_gdprchat.core import signals
 from flask_gdprchat.chat.campaigns import unsubscribe_token
+from flask_gdprchat.core import signals
 from flask_gdprchat.core.models import ConsentRecord, Contact, SubjectRequest
 from flask_gdprchat.core.state import session
 

@@ -12,7 +12,8 @@ team screen alone (staff, to manage their sign-in).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
@@ -24,8 +25,6 @@ from sqlalchemy import func, select
 from werkzeug.local import LocalProxy
 from wtforms.validators import ValidationError
 
-from flask_gdprchat.core import access
-from flask_gdprchat.core import audit
 from flask_gdprchat.admin.forms import (
     PERMISSION_NAMES,
     AdminSecureForm,
@@ -36,11 +35,11 @@ from flask_gdprchat.admin.forms import (
     SettingsForm,
     WidgetForm,
 )
-from flask_gdprchat.core.identity import get_current_agent
 from flask_gdprchat.chat.campaigns import CampaignError, check_campaign, send_campaign
+from flask_gdprchat.core import access, audit
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.config import PERMISSIONS
-from flask_gdprchat.core.settings import setting
+from flask_gdprchat.core.identity import get_current_agent
 from flask_gdprchat.core.models import (
     MAX_ROW_ID,
     Agent,
@@ -52,9 +51,10 @@ from flask_gdprchat.core.models import (
     SubjectRequest,
     row_id,
 )
-from flask_gdprchat.core.settings import save_settings
+from flask_gdprchat.core.settings import save_settings, setting
 from flask_gdprchat.core.state import session
 from flask_gdprchat.team.agents import TeamError, create_agent, delete_agent, update_agent
+
 
 class _AppDb:
     """What Flask-Admin's SQLAlchemy views take as ``db``: its ``session`` is the

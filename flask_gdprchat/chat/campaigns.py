@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from flask_gdprchat.core.clock import utcnow
+from flask_gdprchat.core.eligibility import may_receive_campaigns, may_receive_campaigns_clause
 from flask_gdprchat.core.mail import CAMPAIGN_HEADER, MailError, deliver, queue_mail
 from flask_gdprchat.core.models import (
     Campaign,
@@ -32,7 +33,6 @@ from flask_gdprchat.core.models import (
     Conversation,
     OutboundMail,
 )
-from flask_gdprchat.core.eligibility import may_receive_campaigns, may_receive_campaigns_clause
 from flask_gdprchat.core.state import session
 
 log = logging.getLogger("flask_gdprchat.chat.campaigns")

@@ -10,10 +10,9 @@ from __future__ import annotations
 from flask import current_app, request
 from sqlalchemy import select
 
-from flask_gdprchat.core import audit
-from flask_gdprchat.core import signals
-from flask_gdprchat.core.settings import setting
+from flask_gdprchat.core import audit, signals
 from flask_gdprchat.core.models import ConsentRecord, Contact
+from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
 
 PRIVACY_POLICY = "privacy_policy"

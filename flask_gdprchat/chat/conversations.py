@@ -15,14 +15,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 
-from flask_gdprchat.core import access, push
 from flask_gdprchat.chat import consent
-from flask_gdprchat.core import signals
-from flask_gdprchat.core import subjects
 from flask_gdprchat.chat.schemas import load_identity
-from flask_gdprchat.core.text import is_storable_text
+from flask_gdprchat.core import access, push, signals, subjects
 from flask_gdprchat.core.clock import utcnow
-from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.models import (
     Agent,
     ConsentRecord,
@@ -32,7 +28,9 @@ from flask_gdprchat.core.models import (
     MessageEdit,
     row_id,
 )
+from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session, state
+from flask_gdprchat.core.text import is_storable_text
 
 log = logging.getLogger("flask_gdprchat")
 

@@ -35,8 +35,8 @@ def export_command(email: str, fmt: str, output: str | None) -> None:
 @command_errors
 def erase_command(email: str, yes: bool) -> None:
     """Erase everything held about EMAIL, at once and for good (Art. 17)."""
-    from flask_gdprchat.rights.erasure import erase_contacts
     from flask_gdprchat.core.subjects import contacts_for_email
+    from flask_gdprchat.rights.erasure import erase_contacts
 
     contacts = contacts_for_email(email)
     if not contacts:

@@ -1,7 +1,7 @@
 """CSRF for our own forms, without imposing CSRF on the host app's views."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import Blueprint, abort, request
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf

@@ -18,8 +18,9 @@ statement sees the same transaction.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -158,7 +159,7 @@ def _carry_out(plan: _Statements, ids: list[int]) -> Removed:
     connection = db.connection()
     if connection.dialect.name == "postgresql":
         counts = connection.execute(plan.combined, {"ids": ids}).one()
-        for (kind, _statement, _count_statement), n in zip(plan.steps, counts):
+        for (kind, _statement, _count_statement), n in zip(plan.steps, counts, strict=True):
             removed.add(kind, n)
     else:
         for kind, statement, _count_statement in plan.steps:

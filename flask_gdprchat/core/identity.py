@@ -8,16 +8,19 @@ disabling, a permission change) ends every open session at its next request.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import (
     abort,
     g,
     redirect,
     request,
-    session as flask_session,
     url_for,
+)
+from flask import (
+    session as flask_session,
 )
 from werkzeug.local import LocalProxy
 

@@ -6,6 +6,7 @@ stays for a retry, and goes with the subject on erasure.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -97,8 +98,8 @@ def _withdraw_unwanted_campaign_mail(mails: list[OutboundMail]) -> list[Outbound
     Mail waits in the outbox while the server is unreachable; an objection or a
     restriction made meanwhile must stop it too (Art. 18, 21). The caller commits.
     """
-    from flask_gdprchat.core.models import Contact
     from flask_gdprchat.core.eligibility import may_receive_campaigns_clause
+    from flask_gdprchat.core.models import Contact
 
     campaign_mail = [m for m in mails if m.contact_id and CAMPAIGN_HEADER in (m.headers or {})]
     if not campaign_mail:
@@ -153,10 +154,8 @@ def deliver(mails: list[OutboundMail] | None = None) -> int:
             delivered += 1
     finally:
         db.commit()
-        try:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
             smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            pass
     return delivered
 
 

@@ -10,7 +10,8 @@ Rooms: ``agents`` (every signed-in agent), ``agent:<id>`` (one agent's sockets),
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import delete, select
 

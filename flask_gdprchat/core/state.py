@@ -1,8 +1,9 @@
 """Per-app state of the extension, reached through ``current_app``."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, current_app
 from werkzeug.local import LocalProxy

@@ -57,8 +57,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
@@ -67,7 +68,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    distinct,
     exists,
     func,
     literal,
@@ -77,12 +77,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from flask_gdprchat.core import audit
-from flask_gdprchat.core import database
-from flask_gdprchat.core import deletion
-from flask_gdprchat.core import signals
+from flask_gdprchat.core import audit, database, deletion, signals
 from flask_gdprchat.core.clock import utcnow
-from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.deletion import IDS, Removed
 from flask_gdprchat.core.models import (
     Contact,
@@ -92,6 +88,7 @@ from flask_gdprchat.core.models import (
     OutboundMail,
     Throttle,
 )
+from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
 
 #: Undelivered mail older than this is given up and removed.

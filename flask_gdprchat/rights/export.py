@@ -12,15 +12,18 @@ import csv
 import io
 import json
 import re
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 from xml.sax.saxutils import XMLGenerator
 
 from flask import Response, current_app, stream_with_context
 from sqlalchemy import select
 
-from flask_gdprchat.core import audit
-from flask_gdprchat.core import signals
+from flask_gdprchat.core import audit, signals
 from flask_gdprchat.core.clock import utcnow
+from flask_gdprchat.core.models import Agent, Contact, Conversation, Message, MessageEdit
+from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import contacts_for_email, normalise_email
 from flask_gdprchat.rights.export_schemas import (
     EXPORT_VERSION,
     conversation_schema,
@@ -28,10 +31,7 @@ from flask_gdprchat.rights.export_schemas import (
     dump_profile,
     message_schema,
 )
-from flask_gdprchat.core.models import Agent, Contact, Conversation, Message, MessageEdit
-from flask_gdprchat.core.state import session
 from flask_gdprchat.rights.requests import log_fulfilled
-from flask_gdprchat.core.subjects import contacts_for_email, normalise_email
 
 #: Messages read per query.
 BATCH_SIZE = 500
@@ -120,9 +120,10 @@ def _json(value: Any) -> str:
 
 def iter_json(email: str, contacts: list[Contact]) -> Iterator[str]:
     """The complete export as JSON text, in pieces."""
-    yield '{"export_version":%d,"generated_at":%s,"subject":{"email":%s},"contacts":[' % (
-        EXPORT_VERSION, _json(utcnow().isoformat()), _json(normalise_email(email) if email else None)
-    )
+    generated_at = _json(utcnow().isoformat())
+    subject_email = _json(normalise_email(email) if email else None)
+    yield (f'{{"export_version":{EXPORT_VERSION:d},"generated_at":{generated_at},'
+           f'"subject":{{"email":{subject_email}}},"contacts":[')
     for i, contact in enumerate(contacts):
         yield ("," if i else "") + '{"profile":' + _json(dump_profile(contact))
         yield ',"consents":' + _json([dump_consent(r) for r in contact.consents])

@@ -104,7 +104,7 @@ def resolve(token: str) -> Subject:
 
 
 
-def queue_link_mail(email: str) -> "OutboundMail | None":
+def queue_link_mail(email: str) -> OutboundMail | None:
     """Put the mail carrying a fresh link for ``email`` in the outbox (caller commits).
 
     Returns None, and queues nothing, when no data is held for the address. The
@@ -132,7 +132,7 @@ def queue_link_mail(email: str) -> "OutboundMail | None":
     )
 
 
-def deliver_after_response(response: Any, mail: "OutboundMail | None") -> None:
+def deliver_after_response(response: Any, mail: OutboundMail | None) -> None:
     """Hand ``mail`` to the SMTP server once ``response`` is sent.
 
     Sending after the answer keeps the answer's timing the same whether or not a

@@ -1,17 +1,14 @@
 """The right to object (Art. 21): unsubscribing stops every campaign at once."""
 from __future__ import annotations
 
-from typing import Any
-
 from flask import current_app
 
-from flask_gdprchat.core import audit
-from flask_gdprchat.core import signals
+from flask_gdprchat.core import audit, signals
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.models import Contact
 from flask_gdprchat.core.state import session
-from flask_gdprchat.rights.requests import log_fulfilled
 from flask_gdprchat.core.subjects import contacts_for_email
+from flask_gdprchat.rights.requests import log_fulfilled
 
 
 def unsubscribe_contact(contact: Contact, *, channel: str) -> bool:

@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from flask_gdprchat.core import audit
 from flask_gdprchat.core.config import config_value
-from flask_gdprchat.rights.export import iter_messages
 from flask_gdprchat.core.mail import MailError, deliver, queue_mail
 from flask_gdprchat.core.models import Contact, Conversation
-from flask_gdprchat.rights.subject import RightsError, ref_of
 from flask_gdprchat.core.state import session
+from flask_gdprchat.rights.export import iter_messages
 from flask_gdprchat.rights.requests import fulfil, open_request
+from flask_gdprchat.rights.subject import RightsError, ref_of
 
 
 def _conversation_view(conversation: Conversation, contact: Contact) -> dict[str, Any]:

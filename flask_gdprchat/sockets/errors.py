@@ -1,6 +1,7 @@
 """How a failing Socket.IO handler answers: a refused connect or ``{ok: false}``."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -15,10 +16,8 @@ log = logging.getLogger("flask_gdprchat")
 
 def socket_error(exc: Exception) -> Any:
     """Socket.IO handlers: roll back, refuse a connect, or ack ``{ok: false}``."""
-    try:
+    with contextlib.suppress(SQLAlchemyError):
         session().rollback()
-    except SQLAlchemyError:
-        pass
     log.error("chat event %s failed: %s", getattr(request, "event", {}).get("message"),
               type(exc).__name__)
     if getattr(request, "event", {}).get("message") == "connect":

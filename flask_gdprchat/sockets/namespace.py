@@ -8,28 +8,27 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from flask import request
 from flask import session as flask_session
 from flask_socketio import Namespace, SocketIO
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
+from flask_gdprchat.chat import consent, conversations
 from flask_gdprchat.core import access
-from flask_gdprchat.chat import conversations
-from flask_gdprchat.chat import consent
-from flask_gdprchat.sockets.errors import socket_error
 from flask_gdprchat.core.access import conversation_for_token
 from flask_gdprchat.core.identity import SESSION_KEY, agent_from_session
-from flask_gdprchat.core.settings import setting
-from flask_gdprchat.core.models import Agent, Contact, Conversation, LiveSocket, row_id
+from flask_gdprchat.core.models import Agent, Conversation, LiveSocket, row_id
 from flask_gdprchat.core.push import (
     AGENTS_ROOM,
     NAMESPACE,
     agent_room,
     conversation_room,
 )
+from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
+from flask_gdprchat.sockets.errors import socket_error
 
 #: Seconds over which ``MESSAGES_PER_10S`` is counted.
 FLOOD_WINDOW = 10.0

@@ -7,13 +7,12 @@ once, and no change may leave the team without an active admin.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from flask_gdprchat.core import audit
-from flask_gdprchat.core import signals
+from flask_gdprchat.core import audit, signals
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.config import PERMISSIONS
 from flask_gdprchat.core.models import Agent, Conversation
@@ -107,11 +106,9 @@ def _other_active_admins(agent_id: int) -> int:
 
 def _keep_an_admin(agent: Agent) -> None:
     """Refuse a change that would leave no active admin to run the team."""
-    if agent.is_admin and agent.is_active and agent.deleted_at is None:
-        if not _other_active_admins(agent.id):
-            raise TeamError(
-                "this is the last active admin: make another team member admin first"
-            )
+    if (agent.is_admin and agent.is_active and agent.deleted_at is None
+            and not _other_active_admins(agent.id)):
+        raise TeamError("this is the last active admin: make another team member admin first")
 
 
 def _end_sessions(agent: Agent) -> None:

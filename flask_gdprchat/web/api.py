@@ -10,13 +10,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 
+from flask_gdprchat.chat import consent, conversations
 from flask_gdprchat.chat.inbox import conversation_summary
-from flask_gdprchat.core import access, push
-from flask_gdprchat.chat import conversations
-from flask_gdprchat.chat import consent
 from flask_gdprchat.chat.schemas import load_prechat, load_reconsent
-from flask_gdprchat.core.settings import setting
+from flask_gdprchat.core import access, push
 from flask_gdprchat.core.models import Conversation
+from flask_gdprchat.core.settings import setting
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

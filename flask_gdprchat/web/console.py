@@ -13,11 +13,11 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy import func, select
 
-from flask_gdprchat.core import access
 from flask_gdprchat.chat import conversations
+from flask_gdprchat.chat.inbox import conversation_summary
+from flask_gdprchat.core import access
 from flask_gdprchat.core.identity import agent_required, current_agent
 from flask_gdprchat.core.models import Contact, Conversation, Message, row_id
-from flask_gdprchat.chat.inbox import conversation_summary
 from flask_gdprchat.core.state import session
 
 bp = Blueprint("console", __name__, url_prefix="/agent")

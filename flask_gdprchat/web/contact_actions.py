@@ -13,17 +13,17 @@ from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from flask_gdprchat.core.access import agent_can
-from flask_gdprchat.core.identity import agent_required, current_agent, get_current_agent
 from flask_gdprchat.core.csrf import protect
-from flask_gdprchat.web.errors import wants_json
-from flask_gdprchat.rights.export import export_response
+from flask_gdprchat.core.identity import agent_required, current_agent, get_current_agent
 from flask_gdprchat.core.models import Contact, Conversation, row_id
-from flask_gdprchat.rights.subject import RightsError, subject_of
-from flask_gdprchat.rights.rectification import clean_rectification, rectify
-from flask_gdprchat.rights.erasure import erase_contacts
-from flask_gdprchat.rights.objection import unsubscribe
 from flask_gdprchat.core.state import session
+from flask_gdprchat.rights.erasure import erase_contacts
+from flask_gdprchat.rights.export import export_response
+from flask_gdprchat.rights.objection import unsubscribe
+from flask_gdprchat.rights.rectification import clean_rectification, rectify
+from flask_gdprchat.rights.subject import RightsError, subject_of
 from flask_gdprchat.rights.transcript import send_conversation_transcript
+from flask_gdprchat.web.errors import wants_json
 
 bp = Blueprint("agent_rights", __name__, url_prefix="/agent")
 protect(bp)

@@ -22,21 +22,21 @@ from flask import (
 from sqlalchemy import select
 
 from flask_gdprchat.core import audit
-from flask_gdprchat.rights import links
-from flask_gdprchat.core.csrf import protect
 from flask_gdprchat.core.config import PRECHAT_FIELD_CHOICES, config_value
-from flask_gdprchat.core.settings import setting
-from flask_gdprchat.rights.export import FORMATS, export_response
+from flask_gdprchat.core.csrf import protect
 from flask_gdprchat.core.models import Agent, Contact, Conversation, Message
-from flask_gdprchat.rights.links import LinkError, Subject
-from flask_gdprchat.rights.rectification import EMAIL_RE, clean_rectification, rectify
-from flask_gdprchat.rights.subject import RightsError
-from flask_gdprchat.rights.erasure import erase_contacts
-from flask_gdprchat.rights.restriction import grace_ends_at, set_restriction
-from flask_gdprchat.rights.objection import unsubscribe
+from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
-from flask_gdprchat.rights.requests import fulfil, open_request
 from flask_gdprchat.core.throttle import allow
+from flask_gdprchat.rights import links
+from flask_gdprchat.rights.erasure import erase_contacts
+from flask_gdprchat.rights.export import FORMATS, export_response
+from flask_gdprchat.rights.links import LinkError, Subject
+from flask_gdprchat.rights.objection import unsubscribe
+from flask_gdprchat.rights.rectification import EMAIL_RE, clean_rectification, rectify
+from flask_gdprchat.rights.requests import fulfil, open_request
+from flask_gdprchat.rights.restriction import grace_ends_at, set_restriction
+from flask_gdprchat.rights.subject import RightsError
 from flask_gdprchat.rights.transcript import send_subject_transcript
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy")

@@ -14,8 +14,8 @@ from flask import Blueprint, make_response, render_template, request
 
 from flask_gdprchat.chat.campaigns import BadUnsubscribeToken, contact_id_from_token
 from flask_gdprchat.core.models import Contact
-from flask_gdprchat.rights.objection import unsubscribe_contact
 from flask_gdprchat.core.state import session
+from flask_gdprchat.rights.objection import unsubscribe_contact
 
 bp = Blueprint("unsubscribe", __name__, url_prefix="/unsubscribe")
 

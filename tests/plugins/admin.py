@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask

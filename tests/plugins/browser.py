@@ -7,8 +7,9 @@ actor (visitor, agent) its own cookies and storage.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

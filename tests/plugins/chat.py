@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -69,7 +70,9 @@ class Client:
             try:
                 name, *args = self.sio.receive(timeout=remaining)
             except socketio.exceptions.TimeoutError:
-                raise AssertionError(f"no {event!r} arrived; saw {[n for n, _ in self.seen]}")
+                raise AssertionError(
+                    f"no {event!r} arrived; saw {[n for n, _ in self.seen]}"
+                ) from None
             data = args[0] if args else None
             self.seen.append((name, data))
             if name == event and predicate(data):

@@ -14,8 +14,9 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -185,7 +186,8 @@ class PurgeChild:
             "GDPRCHAT_TEST_BATCH": str(batch_size),
             "GDPRCHAT_TEST_INSTANCE": str(tmp_path),
         }
-        self._stderr = open(tmp_path / f"purge-child-{id(self)}.log", "w+")
+        # Kept open for the child's lifetime; closed when it is reaped.
+        self._stderr = open(tmp_path / f"purge-child-{id(self)}.log", "w+")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.plugins.retention", mode],
             cwd=ROOT,
@@ -253,8 +255,8 @@ def _child(mode: str) -> None:
     from sqlalchemy import event
 
     from flask_gdprchat import GDPRChat
-    from flask_gdprchat.retention.purge import purge_expired
     from flask_gdprchat.core.state import state
+    from flask_gdprchat.retention.purge import purge_expired
 
     app = Flask("gdprchat_purge_child", instance_path=os.environ["GDPRCHAT_TEST_INSTANCE"])
     app.config.update(

@@ -11,8 +11,9 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -72,7 +73,7 @@ def server_process(tmp_path: Any) -> Iterator[Callable[..., tuple[str, subproces
     def start(env: dict[str, str] | None = None) -> tuple[str, subprocess.Popen]:
         port = free_port()
         full_env = {**os.environ, **(env or {}), "GDPRCHAT_TEST_PORT": str(port)}
-        log = open(tmp_path / f"server-{port}.log", "w")
+        log = open(tmp_path / f"server-{port}.log", "w")  # noqa: SIM115 (closed at teardown)
         logs.append(log)
         proc = subprocess.Popen(
             [sys.executable, os.path.join(os.path.dirname(__file__), "..", "serve.py")],

@@ -1,8 +1,9 @@
 """``listen_to(signal)``: record what a blinker signal sends during a block."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from blinker import Signal
