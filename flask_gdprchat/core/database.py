@@ -84,17 +84,18 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 def init_db() -> str:
     """Create or upgrade the tables to the newest schema. Safe to run again.
 
-    Returns the schema revision now in force.
+    Returns the schema revisions now in force. Features add their revisions as
+    branches off the one they need, so every head is applied ("heads").
     """
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
     engine = state.db.engine
     with _migration_lock(engine), engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "head")
+        command.upgrade(_alembic_config(connection), "heads")
     with engine.connect() as connection:
         ctx = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        return ctx.get_current_revision() or ""
+        return ", ".join(sorted(ctx.get_current_heads()))
 
 
 def migrate_on_start(app: Flask) -> None:
