@@ -21,6 +21,8 @@ from flask_gdprchat.core.config import DEFAULTS, MAIL_DEFAULTS, PREFIX, RUNTIME_
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
+# Tests marked slow run Sphinx in a subprocess (a few seconds per build).
+
 
 def sphinx(out: Path, *options: str, before: str = "") -> subprocess.CompletedProcess[str]:
     """Build the HTML into ``out`` in a fresh interpreter, running ``before`` first.
@@ -57,12 +59,14 @@ def entries(source: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_every_page_is_built(built: Path) -> None:
     for name in ("index", "quickstart", "configuration", "api", "cli", "deployment",
                  "gdpr", "erasure", "retention"):
         assert (built / f"{name}.html").is_file(), name
 
 
+@pytest.mark.slow
 def test_every_config_key_is_documented_with_its_default(built: Path) -> None:
     documented = entries(page(built, "configuration"))
     for key, value in DEFAULTS.items():
@@ -78,12 +82,14 @@ def test_every_config_key_is_documented_with_its_default(built: Path) -> None:
         assert f"Default: {value!r}" in documented[name], name
 
 
+@pytest.mark.slow
 def test_a_key_shares_the_comment_of_the_group_it_follows(built: Path) -> None:
     # PRECHAT_REQUIRED sits under the one comment for both pre-chat lists.
     documented = entries(page(built, "configuration"))
     assert "must be filled" in documented["GDPRCHAT_PRECHAT_REQUIRED"]
 
 
+@pytest.mark.slow
 def test_every_signal_is_documented_with_sender_and_arguments(built: Path) -> None:
     documented = entries(page(built, "api"))
     for name in signals.__all__:
@@ -93,6 +99,7 @@ def test_every_signal_is_documented_with_sender_and_arguments(built: Path) -> No
     assert "subject_ref" in documented["flask_gdprchat.subject_erased"]
 
 
+@pytest.mark.slow
 def test_the_extension_api_is_documented(built: Path) -> None:
     documented = entries(page(built, "api"))
     for method in ("init_app", "identify_visitor", "export_subject", "erase_subject",
@@ -101,6 +108,7 @@ def test_the_extension_api_is_documented(built: Path) -> None:
         assert len(text.split()) > 3, (method, text)  # a docstring, not a bare name
 
 
+@pytest.mark.slow
 def test_every_command_and_option_is_on_the_cli_page(built: Path) -> None:
     source = page(built, "cli")
     ctx = click.Context(gdprchat_cli, info_name="flask gdprchat")
@@ -119,6 +127,7 @@ def test_every_command_and_option_is_on_the_cli_page(built: Path) -> None:
                     f"flask gdprchat {name} {opt} missing"
                 )
 
+@pytest.mark.slow
 def test_a_new_key_appears_by_itself_and_a_missing_comment_is_a_warning(tmp_path: Path) -> None:
     # A key added to the table at run time has no #: comment in the source: the page
     # still lists it, and the build warns (an error under make docs' -W).
