@@ -40,6 +40,7 @@ from flask_gdprchat.core import access, audit
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.config import PERMISSIONS
 from flask_gdprchat.core.identity import get_current_agent
+from flask_gdprchat.core.masking import KINDS as MASK_KINDS
 from flask_gdprchat.core.models import (
     MAX_ROW_ID,
     Agent,
@@ -252,7 +253,7 @@ class TeamView(GuardedModelView):
             return False
         return True
 
-    def _each(self, agents: Iterable[Agent], change: Callable[[Agent], None], failed: str) -> int:
+    def _each(self, agents: Iterable[Agent], change: Callable[[Agent], object], failed: str) -> int:
         """Apply ``change`` to each agent this admin may change; say which were refused."""
         done = 0
         for agent in list(agents):
@@ -348,6 +349,15 @@ class RetentionSettingsView(SettingsView):
     form_class = RetentionForm
     intro = ("How long conversations are kept. The purge applies these periods on its next "
              "run, and the privacy page states them at once.")
+
+    def masks_in_force(self) -> str:
+        """Which masks ``GDPRCHAT_MASK_PATTERNS`` turns on, in words (set in the config)."""
+        names = {"card": "card numbers (Luhn-valid)", "iban": "IBANs (mod-97-valid)"}
+        on = [names[kind] for kind in MASK_KINDS if kind in setting("MASK_PATTERNS")]
+        if not on:
+            return "Masking is off: messages are stored as typed (GDPRCHAT_MASK_PATTERNS = [])."
+        return ("Masked in every message before it is stored or relayed: "
+                f"{' and '.join(on)}, keeping the last four characters.")
 
 
 # -- campaigns ----------------------------------------------------------------------------
@@ -486,10 +496,14 @@ def build_views(prefix: str, *, own: bool) -> list[BaseView]:
         # On a host's Admin, URLs stay readable: /admin/gdprchat-team/ and so on.
         return {"endpoint": prefix + name, "url": name if own else f"gdprchat-{name}"}
 
+    # Imported here: that screen builds on this module's AgentAccess.
+    from flask_gdprchat.admin.ropa import RecordOfProcessingView
+
     return [
         TeamView(Agent, name="Team members", **where("team")),
         WidgetSettingsView(name="Widget", **where("widget")),
         RetentionSettingsView(name="Retention", **where("retention")),
+        RecordOfProcessingView(name="Record of processing", **where("ropa")),
         CampaignsView(Campaign, name="Campaigns", **where("campaigns")),
         ContactsView(Contact, name="Contacts", **where("contacts")),
         ConsentRecordsView(ConsentRecord, name="Consent records", **where("consents")),

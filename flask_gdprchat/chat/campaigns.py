@@ -61,7 +61,7 @@ class BadUnsubscribeToken(ValueError):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
 def unsubscribe_token(contact_id: int) -> str:

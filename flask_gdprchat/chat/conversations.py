@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 
-from flask_gdprchat.chat import consent
+from flask_gdprchat.chat import consent, workflow
 from flask_gdprchat.chat.schemas import load_identity
 from flask_gdprchat.core import access, push, signals, subjects
 from flask_gdprchat.core.clock import utcnow
+from flask_gdprchat.core.masking import mask_text
 from flask_gdprchat.core.models import (
     Agent,
     ConsentRecord,
@@ -38,9 +39,9 @@ VISITOR_FALLBACK_NAME = "Visitor"
 #: How fresh a contact's ``last_activity_at`` is kept by the message path.
 CONTACT_ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)
 
-_messages = Message.__table__
-_conversations = Conversation.__table__
-_contacts = Contact.__table__
+_messages = cast(Table, Message.__table__)
+_conversations = cast(Table, Conversation.__table__)
+_contacts = cast(Table, Contact.__table__)
 
 # The message path's statements, built once: building a statement costs more
 # than SQLite takes to run it.
@@ -94,6 +95,15 @@ def check_text(text: Any) -> str:
     if len(text) > limit:
         raise ChatError(f"the message is longer than {limit} characters", field="text")
     return text
+
+
+def prepare_text(text: Any) -> tuple[str, list[str]]:
+    """The text to store and relay, and which kinds of value were masked in it.
+
+    :func:`check_text` first, then ``GDPRCHAT_MASK_PATTERNS`` (card numbers,
+    IBANs) so that the original never reaches the database, a queue or a mail.
+    """
+    return mask_text(check_text(text), setting("MASK_PATTERNS"))
 
 
 def visitor_name(contact: Contact | None) -> str:
@@ -225,26 +235,30 @@ def store_message(
 ) -> tuple[int, dt.datetime]:
     """Store a message and the conversation's activity in one transaction; commit.
 
-    A visitor's message counts as unread; an agent's reply marks the
-    conversation read. ``contact_active_at``, when the caller knows it, spares
-    the contact's activity update while it is fresh. Returns the message id and
-    its time.
+    A visitor's message counts as unread and reopens a resolved conversation;
+    an agent's reply marks the conversation read. ``contact_active_at``, when
+    the caller knows it, spares the contact's activity update while it is fresh.
+    Returns the message id and its time.
     """
     db = session()
     now = utcnow()
-    message_id = db.execute(
+    message_id = cast(CursorResult[Any], db.execute(
         _INSERT_MESSAGE,
         {"conversation_id": conversation_id, "author": author, "agent_id": agent_id,
          "text": text, "created_at": now},
-    ).inserted_primary_key[0]
+    )).inserted_primary_key[0]  # type: ignore[index]  # an INSERT always has one
     touch = _TOUCH_UNREAD if author == "visitor" else _TOUCH_READ if author == "agent" else _TOUCH
     db.execute(touch, {"cid": conversation_id, "now": now})
+    # A visitor writing again reopens a resolved conversation (one cheap UPDATE).
+    reopened = author == "visitor" and workflow.reopen_for_visitor(conversation_id)
     # The contact's activity only feeds retention (counted in days): refresh it
     # when a minute old, so most messages write no contact page at all.
     stale = now - CONTACT_ACTIVITY_RESOLUTION
     if contact_active_at is None or contact_active_at < stale:
         db.execute(_TOUCH_CONTACT, {"contact_id": contact_id, "now": now, "stale": stale})
     db.commit()
+    if reopened:
+        workflow.announce_reopened(conversation_id)
     return message_id, now
 
 
@@ -257,9 +271,13 @@ def message_payload(
     created_at: dt.datetime,
     edited_at: dt.datetime | None = None,
     agent_id: int | None = None,
+    masked: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The ``message`` event body (and one history entry)."""
-    return {
+    """The ``message`` event body (and one history entry).
+
+    ``masked`` names what :func:`prepare_text` hid; it is sent only when something was.
+    """
+    body = {
         "id": message_id,
         "conversation_id": conversation_id,
         "author": author,
@@ -269,6 +287,9 @@ def message_payload(
         "edited_at": iso(edited_at),
         "agent_id": agent_id,
     }
+    if masked:
+        body["masked"] = masked
+    return body
 
 
 def history(conversation: Conversation) -> list[dict[str, Any]]:
@@ -277,7 +298,7 @@ def history(conversation: Conversation) -> list[dict[str, Any]]:
     rows = session().execute(
         select(
             _messages.c.id, _messages.c.author, _messages.c.text, _messages.c.created_at,
-            _messages.c.edited_at, _messages.c.agent_id, Agent.first_name,
+            _messages.c.edited_at, _messages.c.agent_id, Agent.public_name.label("agent_name"),
         )
         .select_from(_messages.outerjoin(Agent.__table__, Agent.id == _messages.c.agent_id))
         .where(_messages.c.conversation_id == conversation.id)
@@ -288,7 +309,7 @@ def history(conversation: Conversation) -> list[dict[str, Any]]:
         if row.author == "visitor":
             author_name = name
         elif row.author == "agent":
-            author_name = row.first_name or "Agent"
+            author_name = row.agent_name or "Agent"
         else:
             author_name = ""
         out.append(message_payload(row.id, conversation.id, row.author, author_name, row.text,
@@ -302,7 +323,7 @@ def edit_message(agent: Agent, message_id: Any, text: Any) -> dict[str, Any]:
     Needs ``edit_messages`` and a contact whose processing is not restricted.
     Returns the ``message_edited`` event body.
     """
-    text = check_text(text)
+    text, masked = prepare_text(text)
     if not access.agent_can(agent, "edit_messages"):
         raise ChatError("editing messages needs the 'edit_messages' permission", status=403)
     if not isinstance(message_id, int) or isinstance(message_id, bool):
@@ -324,6 +345,7 @@ def edit_message(agent: Agent, message_id: Any, text: Any) -> dict[str, Any]:
         "conversation_id": message.conversation_id,
         "text": text,
         "edited_at": iso(now),
+        **({"masked": masked} if masked else {}),
     }
 
 
@@ -334,7 +356,7 @@ def post_notice(conversation_id: int, text: str) -> int:
     ``notice {conversation_id, id, text, created_at}`` event to the conversation's
     room, so the visitor's widget shows it. Returns the message id.
     """
-    text = check_text(text)
+    text, _masked = prepare_text(text)
     conversation = session().get(Conversation, conversation_id)
     if conversation is None:
         raise ChatError("no such conversation", status=404)

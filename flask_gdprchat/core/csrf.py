@@ -9,7 +9,8 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 
 def csrf_token() -> str:
     """The token to put in a form's ``csrf_token`` hidden field."""
-    return generate_csrf()
+    token: str = generate_csrf()
+    return token
 
 
 def check_csrf() -> None:

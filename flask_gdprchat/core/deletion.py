@@ -20,9 +20,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Delete,
     Select,
@@ -80,7 +81,7 @@ class _Statements:
 
 #: The ids a plan acts on, bound when it runs: a plan is built once and reused,
 #: so a purge of a million rows does not rebuild and recompile its statements.
-IDS = bindparam("ids", expanding=True)
+IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 
 
 @dataclass
@@ -101,9 +102,14 @@ class Removed:
         return sum(self.counts.values())
 
 
+def _table(model: Any) -> Table:
+    # Declarative models type __table__ as a FromClause; ours are all Tables.
+    return cast(Table, model.__table__)
+
+
 def _conversation_steps(conversation_ids: Any) -> list[Step]:
     messages, edits, sockets, conversations = (
-        Message.__table__, MessageEdit.__table__, LiveSocket.__table__, Conversation.__table__
+        _table(Message), _table(MessageEdit), _table(LiveSocket), _table(Conversation)
     )
     message_ids = select(messages.c.id).where(messages.c.conversation_id.in_(conversation_ids))
     return [
@@ -137,14 +143,14 @@ def _contact_plan() -> _Statements:
     conversations = Conversation.__table__
     conversation_ids = select(conversations.c.id).where(conversations.c.contact_id.in_(IDS))
     by_contact = [
-        ("consent_records", ConsentRecord.__table__),
-        ("campaign_deliveries", CampaignDelivery.__table__),
+        ("consent_records", _table(ConsentRecord)),
+        ("campaign_deliveries", _table(CampaignDelivery)),
     ]
-    contacts = Contact.__table__
+    contacts = _table(Contact)
     return _Statements.of(
         _conversation_steps(conversation_ids)
         + [(kind, table, table.c.contact_id.in_(IDS)) for kind, table in by_contact]
-        + [("pending_mail", OutboundMail.__table__, mail_of_contacts(IDS))]
+        + [("pending_mail", _table(OutboundMail), mail_of_contacts(IDS))]
         + [("contacts", contacts, contacts.c.id.in_(IDS))]
     )
 

@@ -42,7 +42,7 @@ def agent_from_session(data: Any) -> Agent | None:
     if not isinstance(agent_id, int) or not isinstance(epoch, int):
         return None
     agent = session().get(Agent, agent_id)
-    if not access.agent_is_active(agent) or agent.session_epoch != epoch:
+    if agent is None or not access.agent_is_active(agent) or agent.session_epoch != epoch:
         return None
     return agent
 
@@ -51,7 +51,8 @@ def get_current_agent() -> Agent | None:
     """The agent signed in on this request, checked against the database once."""
     if "_gdprchat_current_agent" not in g:
         g._gdprchat_current_agent = agent_from_session(flask_session.get(SESSION_KEY))
-    return g._gdprchat_current_agent
+    agent: Agent | None = g._gdprchat_current_agent
+    return agent
 
 
 #: The signed-in agent of this request, or None.

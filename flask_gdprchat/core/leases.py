@@ -138,7 +138,8 @@ def current_holder(name: str, *, now: dt.datetime | None = None) -> str | None:
         ).first()
     if row is None or row.holder is None or row.expires_at is None or row.expires_at <= now:
         return None
-    return row.holder
+    holder: str = row.holder
+    return holder
 
 
 __all__ = [

@@ -6,6 +6,7 @@ module finds every such column, so no feature keeps its own list of columns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Column, Table
 
@@ -17,7 +18,7 @@ class PersonalColumn:
     """One column holding personal data, and whose data it is."""
 
     table: Table
-    column: Column
+    column: Column[Any]
     subject: str  # "contact" or "agent"
     kept_on_delete: bool = False
 

@@ -72,7 +72,7 @@ def setting(key: str) -> Any:
 
 
 def _saved_settings() -> dict[str, Any]:
-    cached = g.get("_gdprchat_settings")
+    cached: dict[str, Any] | None = g.get("_gdprchat_settings")
     if cached is None:
         cached = load_saved_settings()
         g._gdprchat_settings = cached

@@ -1,7 +1,9 @@
 """Per-app state of the extension, reached through ``current_app``."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -12,7 +14,8 @@ if TYPE_CHECKING:
     from flask_login import LoginManager
     from flask_socketio import SocketIO
     from flask_sqlalchemy import SQLAlchemy
-    from sqlalchemy.orm import Session, scoped_session
+    from flask_sqlalchemy.session import Session
+    from sqlalchemy.orm import scoped_session
 
 #: The host's ``@chat.identify_visitor`` callback: its signed-in user, or None.
 VisitorIdentifier = Callable[[], "dict[str, Any] | None"]
@@ -72,6 +75,60 @@ def _get_state() -> ChatState:
 state: ChatState = LocalProxy(_get_state)  # type: ignore[assignment]
 
 
-def session() -> scoped_session[Session]:
-    """The SQLAlchemy session of the ``db`` in use."""
-    return _get_state().db.session
+#: The session of an :func:`own_session` block, with the state it belongs to.
+_own: ContextVar[tuple[ChatState, Session] | None] = ContextVar("gdprchat_own_session", default=None)
+
+
+def session() -> Session | scoped_session[Session]:
+    """The SQLAlchemy session of the ``db`` in use (or of the :func:`own_session` block)."""
+    current = _get_state()
+    own = _own.get()
+    if own is not None and own[0] is current:
+        return own[1]
+    return current.db.session
+
+
+@contextmanager
+def own_session() -> Iterator[Session]:
+    """Run the enclosed work in a session of its own, on the same engine.
+
+    Inside the block :func:`session` returns that session, so the chat's commits
+    and rollbacks never reach the host's pending ``db.session`` work. It is closed
+    at the end (uncommitted work in it is rolled back). Blocks nest: an inner one
+    reuses the outer session.
+
+    On SQLite one connection writes at a time: when the host's ``db.session``
+    already holds an uncommitted write (it flushed), the chat's session could only
+    wait for a lock that the same caller holds, so this refuses at once instead.
+    """
+    current = _get_state()
+    outer = _own.get()
+    if outer is not None and outer[0] is current:
+        yield outer[1]
+        return
+    if _host_holds_sqlite_write(current):
+        raise RuntimeError(
+            "the app's db.session holds an uncommitted write on this SQLite database, "
+            "and SQLite lets one connection write at a time: commit or roll back first"
+        )
+    # A fresh session made like db.session (same engine, same options), not the
+    # one this app context shares with the host.
+    own = current.db.session.session_factory()
+    token = _own.set((current, own))
+    try:
+        yield own
+    finally:
+        _own.reset(token)
+        own.close()
+
+
+def _host_holds_sqlite_write(current: ChatState) -> bool:
+    host = current.db.session
+    if current.db.engine.dialect.name != "sqlite" or not host.registry.has():
+        return False
+    pending = host()
+    if not pending.in_transaction():
+        return False
+    # pysqlite opens a transaction on the connection only for a write.
+    dbapi_connection = pending.connection().connection.dbapi_connection
+    return bool(getattr(dbapi_connection, "in_transaction", False))

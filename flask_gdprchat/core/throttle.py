@@ -28,7 +28,7 @@ def allow(action: str, value: str, *, limit: int, window: dt.timedelta) -> bool:
     db = session()
     db.execute(delete(Throttle).where(Throttle.key == key, Throttle.at < since))
     count = db.scalar(select(func.count()).select_from(Throttle).where(Throttle.key == key))
-    if count >= limit:
+    if (count or 0) >= limit:
         return False
     db.add(Throttle(key=key))
     return True

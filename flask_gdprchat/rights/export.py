@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from xml.sax.saxutils import XMLGenerator
+from xml.sax.xmlreader import AttributesImpl
 
 from flask import Response, current_app, stream_with_context
 from sqlalchemy import select
@@ -231,7 +232,7 @@ class _Xml:
 
     def start(self, name: str, **attrs: Any) -> None:
         clean = {k.replace("_", "-"): xml_safe(v) for k, v in attrs.items() if v is not None}
-        self.gen.startElement(name, clean)
+        self.gen.startElement(name, AttributesImpl(clean))
 
     def end(self, name: str) -> None:
         self.gen.endElement(name)

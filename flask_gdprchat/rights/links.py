@@ -57,7 +57,7 @@ class Subject:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
 def fingerprint(email: str, contacts: list[Contact]) -> str:

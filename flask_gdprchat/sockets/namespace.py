@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask import session as flask_session
 from flask_socketio import Namespace, SocketIO
 from sqlalchemy import delete, update
 
-from flask_gdprchat.chat import consent, conversations
+from flask_gdprchat.chat import consent, conversations, workflow
 from flask_gdprchat.core import access
 from flask_gdprchat.core.access import conversation_for_token
 from flask_gdprchat.core.identity import SESSION_KEY, agent_from_session
@@ -29,6 +30,7 @@ from flask_gdprchat.core.push import (
 from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
 from flask_gdprchat.sockets.errors import socket_error
+from flask_gdprchat.team import agents
 
 #: Seconds over which ``MESSAGES_PER_10S`` is counted.
 FLOOD_WINDOW = 10.0
@@ -52,6 +54,12 @@ class _Client:
             return True
         self.sent.append(now)
         return False
+
+
+def _sid() -> str:
+    """This event's socket id (Flask-SocketIO sets it on the request)."""
+    sid: str = request.sid  # type: ignore[attr-defined]
+    return sid
 
 
 def _refuse(error: str) -> dict[str, Any]:
@@ -91,33 +99,33 @@ class ChatNamespace(Namespace):
             conversation = conversation_for_token(token) if isinstance(token, str) else None
             if conversation is None:
                 raise ConnectionRefusedError("unknown or expired visitor token")
-            self._clients[request.sid] = _Client(
+            self._clients[_sid()] = _Client(
                 visitor_token=token,
                 consent_current=consent.consent_is_current(conversation.contact_id),
             )
-            self.enter_room(request.sid, conversation_room(conversation.id))
-            db.add(LiveSocket(sid=request.sid, conversation_id=conversation.id))
+            self.enter_room(_sid(), conversation_room(conversation.id))
+            db.add(LiveSocket(sid=_sid(), conversation_id=conversation.id))
             db.commit()
             return
         agent = agent_from_session(flask_session.get(SESSION_KEY))
         if agent is None:
             raise ConnectionRefusedError("sign in as an agent or give a visitor token")
-        self._clients[request.sid] = _Client()
-        self.enter_room(request.sid, AGENTS_ROOM)
-        self.enter_room(request.sid, agent_room(agent.id))
-        db.add(LiveSocket(sid=request.sid, agent_id=agent.id))
+        self._clients[_sid()] = _Client()
+        self.enter_room(_sid(), AGENTS_ROOM)
+        self.enter_room(_sid(), agent_room(agent.id))
+        db.add(LiveSocket(sid=_sid(), agent_id=agent.id))
         db.commit()
 
     def on_disconnect(self, reason: Any = None) -> None:
-        self._clients.pop(request.sid, None)
+        self._clients.pop(_sid(), None)
         db = session()
-        db.execute(delete(LiveSocket).where(LiveSocket.sid == request.sid))
+        db.execute(delete(LiveSocket).where(LiveSocket.sid == _sid()))
         db.commit()
 
     # -- who is calling -----------------------------------------------------------------
 
     def _client(self) -> _Client | None:
-        return self._clients.get(request.sid)
+        return self._clients.get(_sid())
 
     def _agent(self) -> Agent | None:
         """The calling agent, checked again now: a revoked one is refused at once.
@@ -147,7 +155,7 @@ class ChatNamespace(Namespace):
         if client is None or not isinstance(data, dict):
             return _refuse("send {conversation_id, text}")
         try:
-            text = conversations.check_text(data.get("text"))
+            text, masked = conversations.prepare_text(data.get("text"))
         except conversations.ChatError as exc:
             return _refuse(exc.error)
         conversation_id = _as_id(data.get("conversation_id"))
@@ -177,14 +185,15 @@ class ChatNamespace(Namespace):
                 return _refuse("you may not reply in this conversation")
             target_id, contact_id = conversation.id, conversation.contact_id
             active_at = conversation.contact.last_activity_at
-            author, author_name, agent_id = "agent", agent.first_name, agent.id
+            author, author_name, agent_id = "agent", agent.public_name, agent.id
         if client.flooding(setting("MESSAGES_PER_10S")):
             return _refuse("too many messages: wait a few seconds")
         message_id, created = conversations.store_message(
             target_id, contact_id, author, text, agent_id=agent_id, contact_active_at=active_at
         )
         payload = conversations.message_payload(
-            message_id, target_id, author, author_name, text, created, agent_id=agent_id
+            message_id, target_id, author, author_name, text, created, agent_id=agent_id,
+            masked=masked,
         )
         self._relay("message", payload, [conversation_room(target_id), AGENTS_ROOM])
         conversations.announce_message(payload)
@@ -198,7 +207,7 @@ class ChatNamespace(Namespace):
         conversation = _conversation_for(agent, data)
         if conversation is None:
             return _refuse("no such conversation")
-        self.enter_room(request.sid, conversation_room(conversation.id))
+        self.enter_room(_sid(), conversation_room(conversation.id))
         _mark_read(conversation.id)
         return {
             "ok": True,
@@ -251,10 +260,53 @@ class ChatNamespace(Namespace):
                 return _refuse("no such conversation")
             assert agent is not None
             body = {"conversation_id": conversation_id, "author": "agent",
-                    "author_name": agent.first_name}
+                    "author_name": agent.public_name}
             rooms = [conversation_room(conversation_id)]
-        self._relay("typing", body, rooms, skip_sid=request.sid)
+        self._relay("typing", body, rooms, skip_sid=_sid())
         return {"ok": True}
+
+    # -- the conversation workflow (agents only) ----------------------------------------
+
+    def _work(self, action: str, data: Any,
+              change: Callable[[Agent, dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """The shared preamble of resolve, reopen and assign: who calls, with what."""
+        agent, why = self._calling_agent(action)
+        if agent is None:
+            return _refuse(why)
+        if not isinstance(data, dict):
+            return _refuse("send {conversation_id}")
+        try:
+            return {"ok": True, "conversation": change(agent, data)}
+        except workflow.WorkflowError as exc:
+            return _refuse(exc.error)
+
+    def on_resolve(self, data: Any = None) -> dict[str, Any]:
+        """``{conversation_id}``: mark it resolved; agents get ``conversation_updated``."""
+        return self._work("resolve conversations", data,
+                          lambda agent, body: workflow.resolve(agent, body.get("conversation_id")))
+
+    def on_reopen(self, data: Any = None) -> dict[str, Any]:
+        """``{conversation_id}``: mark a resolved conversation open again."""
+        return self._work("reopen conversations", data,
+                          lambda agent, body: workflow.reopen(agent, body.get("conversation_id")))
+
+    def on_assign(self, data: Any = None) -> dict[str, Any]:
+        """``{conversation_id, agent_id}``: give it to an agent, or to nobody (``null``)."""
+        if isinstance(data, dict) and "agent_id" not in data:
+            return _refuse("send {conversation_id, agent_id} (agent_id null unassigns)")
+        return self._work("assign conversations", data, lambda agent, body: workflow.assign(
+            agent, body.get("conversation_id"), body.get("agent_id")))
+
+    def on_set_status(self, data: Any = None) -> dict[str, Any]:
+        """``{status: "online" | "away"}``: whether this agent takes chats now."""
+        agent, why = self._calling_agent("set a status")
+        if agent is None:
+            return _refuse(why)
+        status = data.get("status") if isinstance(data, dict) else None
+        try:
+            return {"ok": True, "status": agents.set_presence(agent.id, status)}
+        except agents.TeamError as exc:
+            return _refuse(str(exc))
 
 
 def _mark_read(conversation_id: int) -> None:

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from flask_gdprchat.core import audit, signals
+from flask_gdprchat.core import access, audit, signals
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.config import PERMISSIONS
 from flask_gdprchat.core.models import Agent, Conversation
 from flask_gdprchat.core.passwords import hash_password
+from flask_gdprchat.core.presence import PRESENCES
 from flask_gdprchat.core.state import session
 
 #: What a purged agent's messages show instead of its first name.
@@ -35,9 +36,41 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def first_name_of(full_name: str) -> str:
-    """The part of a name kept on an erased agent's messages."""
-    return full_name.strip().split()[0] if full_name.strip() else "Agent"
+#: Words that open a name without being one ("Dr. Jane Smith" signs as "Jane").
+TITLES = frozenset({"dr", "prof", "mr", "mrs", "ms", "mx", "miss", "sir", "dame", "herr",
+                    "frau", "mme", "mlle", "dott", "ing", "mag"})
+
+
+def first_name_of(name: str) -> str:
+    """The first word of a name that is not a title such as "Dr." or "Ms."
+
+    It is both the display name an agent gets by default and the part of the
+    display name kept on an erased agent's messages (the "first name only" of
+    the employee's erasure), so what visitors read never changes at deletion
+    for an agent whose display name is a single first name.
+    """
+    words = name.split()
+    for word in words:
+        if word.rstrip(".").lower() not in TITLES:
+            return word
+    return words[0] if words else "Agent"
+
+
+def check_display_name(display_name: str) -> str:
+    """The display name, trimmed; :class:`TeamError` if blank or too long."""
+    shown = " ".join(display_name.split())
+    if not shown:
+        raise TeamError("the display name must not be empty")
+    if len(shown) > 255:
+        raise TeamError("the display name must be at most 255 characters")
+    return shown
+
+
+def _show_as(agent: Agent, display_name: str) -> None:
+    # The kept first name follows the display name, never the full name: the
+    # name visitors knew is the one an erased agent's messages keep.
+    agent.display_name = display_name
+    agent.first_name = first_name_of(display_name)
 
 
 def check_permissions(permissions: Iterable[str]) -> list[str]:
@@ -57,8 +90,13 @@ def create_agent(
     permissions: Iterable[str] = ("send_messages",),
     admin: bool = False,
     actor: str = "system",
+    display_name: str | None = None,
 ) -> Agent:
-    """Add a team member (the caller commits). Raises :class:`TeamError` on bad input."""
+    """Add a team member (the caller commits). Raises :class:`TeamError` on bad input.
+
+    ``display_name`` is what visitors see; by default the first word of ``name``
+    that is not a title (see :func:`first_name_of`).
+    """
     email = normalise_email(email)
     if not EMAIL_RE.match(email):
         raise TeamError(f"{email!r} is not an e-mail address")
@@ -67,17 +105,18 @@ def create_agent(
     if len(password) < MIN_PASSWORD_LENGTH:
         raise TeamError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     perms = check_permissions(permissions)
+    shown = check_display_name(display_name if display_name else first_name_of(name))
     db = session()
     if db.scalar(select(func.count()).select_from(Agent).where(Agent.email == email)):
         raise TeamError(f"an agent with the e-mail {email} already exists")
     agent = Agent(
         email=email,
         full_name=name.strip(),
-        first_name=first_name_of(name),
         password_hash=hash_password(password),
         permissions=" ".join(perms),
         is_admin=admin,
     )
+    _show_as(agent, shown)
     db.add(agent)
     db.flush()
     audit.record("agent_created", actor=actor, agent_id=agent.id, admin=admin, permissions=perms)
@@ -92,7 +131,7 @@ def agent_by_email(email: str) -> Agent | None:
 
 
 def _other_active_admins(agent_id: int) -> int:
-    return session().scalar(
+    return session().scalar(  # type: ignore[return-value]  # count() is never NULL
         select(func.count())
         .select_from(Agent)
         .where(
@@ -138,8 +177,9 @@ def update_agent(
     admin: bool | None = None,
     active: bool | None = None,
     actor: str = "system",
+    display_name: str | None = None,
 ) -> Agent:
-    """Change an agent's permissions, admin role or enabled state, and commit.
+    """Change an agent's permissions, admin role, enabled state or display name; commit.
 
     Taking any right away ends the agent's open sessions and sockets at once.
     Raises :class:`TeamError` (and changes nothing) for a deleted agent, unknown
@@ -154,6 +194,7 @@ def update_agent(
     )
     new_admin = agent.is_admin if admin is None else bool(admin)
     new_active = agent.is_active if active is None else bool(active)
+    new_shown = check_display_name(display_name) if display_name is not None else None
     if (agent.is_admin and not new_admin) or (agent.is_active and not new_active):
         _keep_an_admin(agent)
     downgraded = (
@@ -166,6 +207,9 @@ def update_agent(
         or new_admin != agent.is_admin
         or new_active != agent.is_active
     )
+    if new_shown is not None and new_shown != agent.display_name:
+        _show_as(agent, new_shown)
+        changed = True
     if not changed:
         return agent
     agent.permissions = " ".join(new_perms)
@@ -201,6 +245,8 @@ def delete_agent(agent_id: int, *, purge: bool, actor: str = "system") -> None:
     _keep_an_admin(agent)
     agent.email = None
     agent.full_name = None
+    # What stays is first_name: the display name's first word (see first_name_of).
+    agent.display_name = None
     agent.photo = None
     agent.password_hash = None
     agent.permissions = ""
@@ -220,4 +266,24 @@ def delete_agent(agent_id: int, *, purge: bool, actor: str = "system") -> None:
     db.commit()
     scrub_free_space()
     _close_sockets(agent.id)
-    signals.agent_erased.send(current_app._get_current_object(), agent_id=agent.id, purged=purge)
+    signals.agent_erased.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        agent_id=agent.id, purged=purge,
+    )
+
+
+def set_presence(agent_id: int, presence: str) -> str:
+    """Set an agent ``online`` or ``away`` in the console, and commit.
+
+    Raises :class:`TeamError` for another value or an agent who cannot sign in.
+    """
+    if presence not in PRESENCES:
+        raise TeamError(f"the status must be one of {', '.join(PRESENCES)}")
+    agent = session().get(Agent, agent_id)
+    if not access.agent_is_active(agent):
+        raise TeamError("this team member cannot sign in")
+    assert agent is not None
+    if agent.presence != presence:
+        agent.presence = presence
+        session().commit()
+    return presence

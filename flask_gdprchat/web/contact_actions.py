@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from flask_gdprchat.core.access import agent_can
 from flask_gdprchat.core.csrf import protect
-from flask_gdprchat.core.identity import agent_required, current_agent, get_current_agent
+from flask_gdprchat.core.identity import agent_required, get_current_agent
 from flask_gdprchat.core.models import Contact, Conversation, row_id
 from flask_gdprchat.core.state import session
 from flask_gdprchat.rights.erasure import erase_contacts
@@ -33,7 +33,9 @@ bp.add_app_template_global(get_current_agent, "gdprchat_current_agent")
 
 
 def _actor() -> str:
-    return f"agent:{current_agent.id}"
+    agent = get_current_agent()
+    assert agent is not None  # every view here is behind agent_required
+    return f"agent:{agent.id}"
 
 
 def _inbox(conversation_id: int | None) -> str:

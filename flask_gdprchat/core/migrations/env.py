@@ -11,9 +11,10 @@ from flask_gdprchat.core.database import VERSION_TABLE
 from flask_gdprchat.core.models import Base
 
 
-def _include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                    compare_to: object) -> bool:
     if type_ == "table":
-        return bool(name) and name.startswith("gdprchat_") and name != VERSION_TABLE
+        return name is not None and name.startswith("gdprchat_") and name != VERSION_TABLE
     return True
 
 
