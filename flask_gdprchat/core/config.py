@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from flask_gdprchat.core.masking import KINDS as MASK_KINDS
+
 PREFIX = "GDPRCHAT_"
 
 #: Fields the pre-chat form may ask for; nothing else is ever collected from it.
@@ -55,11 +57,17 @@ DEFAULTS: dict[str, Any] = {
     "MAX_MESSAGE_LENGTH": 5000,
     #: Store the visitor's IP address with consent records (opt-in).
     "STORE_IP": False,
+    #: What is masked in messages before they are stored or relayed: ``card``
+    #: (Luhn-valid payment card numbers), ``iban`` (mod-97-valid IBANs); ``[]`` = off.
+    "MASK_PATTERNS": ["card", "iban"],
     #: Origins allowed to open the Socket.IO connection; ``None`` = same origin only.
     "CORS_ALLOWED_ORIGINS": None,
     #: Who answers privacy questions; shown on the privacy page.
     "CONTROLLER_NAME": "The site owner",
     "CONTROLLER_EMAIL": None,
+    #: Transfers of chat data outside the EEA, for the record of processing (Art. 30(1)(e)):
+    #: one line each naming the recipient, the country and the safeguard; ``[]`` = none.
+    "TRANSFERS_OUTSIDE_EEA": [],
     #: Widget look.
     "WIDGET_COLOR": "#2563eb",
     "WIDGET_GREETING": "Hi! How can we help?",
@@ -136,6 +144,14 @@ def _fields(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(v in PRECHAT_FIELD_CHOICES for v in value)
 
 
+def _mask_patterns(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(v in MASK_KINDS for v in value)
+
+
+def _lines(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(_nonempty_str(v) for v in value)
+
+
 def _colour(value: Any) -> bool:
     import re
 
@@ -177,9 +193,11 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "TOKEN_MAX_AGE": (_positive_int, "a positive whole number of seconds"),
     "MAX_MESSAGE_LENGTH": (_positive_int, "a positive whole number of characters"),
     "STORE_IP": (lambda v: isinstance(v, bool), "True or False"),
+    "MASK_PATTERNS": (_mask_patterns, 'a list drawn from ["card", "iban"], or [] for none'),
     "CORS_ALLOWED_ORIGINS": (_origins, "None, '*', an origin or a list of origins"),
     "CONTROLLER_NAME": (_nonempty_str, "a non-empty string"),
     "CONTROLLER_EMAIL": (_optional_str, "an e-mail address or None"),
+    "TRANSFERS_OUTSIDE_EEA": (_lines, "a list of non-empty strings ([] = none)"),
     "WIDGET_COLOR": (_colour, "a colour like '#2563eb'"),
     "WIDGET_GREETING": (lambda v: isinstance(v, str), "a string"),
     "WIDGET_TITLE": (_nonempty_str, "a non-empty string"),

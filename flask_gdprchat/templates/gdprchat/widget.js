@@ -594,7 +594,16 @@
     this.input.value = "";
     this.autosize();
     this.socket.emit("send_message", { conversation_id: this.saved.conversation_id, text: text }, function (ack) {
-      if (ack && ack.ok) { self.render(ack.message); return; }
+      if (ack && ack.ok) {
+        self.render(ack.message);
+        // Tell the visitor why their number now shows as bullets (only they see this note).
+        var masked = ack.message.masked || [], node = self.rendered[ack.message.id];
+        if (masked.length && node && !node.querySelector(".gdprchat-masked")) {
+          var what = masked.indexOf("card") < 0 ? "Bank account number" : masked.indexOf("iban") < 0 ? "Card number" : "Card and bank account numbers";
+          node.appendChild(el("span", "gdprchat-meta gdprchat-masked", what + " hidden for your safety: we never store payment details."));
+        }
+        return;
+      }
       var error = (ack && ack.error) || "not sent";
       if (/^consent_required/.test(error)) { self.input.value = text; self.showReconsent(); return; }
       self.log.appendChild(el("div", "gdprchat-msg-system", "Not sent: " + error));

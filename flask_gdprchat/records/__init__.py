@@ -1,0 +1,1 @@
+"""Accountability records: the record of processing activities (Art. 30)."""
