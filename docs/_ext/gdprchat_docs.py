@@ -128,7 +128,7 @@ def _indent(text: str, by: str = "   ") -> list[str]:
 
 
 def _default_lines(value: Any) -> list[str]:
-    shown = pprint.pformat(value, width=72, sort_dicts=False)
+    shown = pprint.pformat(value, width=72, compact=True, sort_dicts=False)
     if "\n" not in shown and len(shown) <= 60 and "``" not in shown:
         return [f"   Default: ``{shown}``", ""]
     return ["   Default:", "", "   .. code-block:: python", "", *_indent(shown, "      "), ""]
