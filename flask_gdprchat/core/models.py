@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    func,
     or_,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -137,6 +138,8 @@ class ConsentRecord(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     policy_version: Mapped[str] = mapped_column(String(64))
     wording: Mapped[str] = mapped_column(Text)
+    #: The language the wording was shown in (``de``); None on records made before.
+    locale: Mapped[str | None] = mapped_column(String(16))
     given_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column()
     ip_address: Mapped[str | None] = personal(String(64))
@@ -156,9 +159,11 @@ class Conversation(Base):
     )
     #: SHA-256 of the visitor token; the token itself is never stored.
     visitor_token_hash: Mapped[str] = personal(String(64), unique=True)
+    #: ``open`` or ``resolved`` (see :mod:`flask_gdprchat.chat.workflow`).
     status: Mapped[str] = mapped_column(String(16), default="open")
+    #: Who on the team owns the conversation (None: the shared inbox); indexed for "Mine".
     assigned_agent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("gdprchat_agents.id", ondelete="SET NULL")
+        ForeignKey("gdprchat_agents.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
@@ -178,7 +183,12 @@ class Message(Base):
     """A chat message. Author names are never copied in: they are looked up."""
 
     __tablename__ = "gdprchat_messages"
-    __table_args__ = (Index("ix_gdprchat_messages_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_gdprchat_messages_conversation_id_id", "conversation_id", "id"),
+        # A retried send (same client id in the same conversation) stores nothing new.
+        Index("uq_gdprchat_messages_client_msg_id", "conversation_id", "client_msg_id",
+              unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(
@@ -190,6 +200,8 @@ class Message(Base):
         ForeignKey("gdprchat_agents.id", ondelete="SET NULL"), index=True
     )
     text: Mapped[str] = personal(Text)
+    #: The sender's own id for this message (``send_message``'s ``client_msg_id``).
+    client_msg_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[dt.datetime | None] = mapped_column()
 
@@ -224,7 +236,10 @@ class Agent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = personal(String(320), unique=True, subject="agent")
     full_name: Mapped[str | None] = personal(String(255), subject="agent")
-    #: Kept on the agent's messages after deletion, unless purged.
+    #: How visitors see the agent ("Jane", "Jane S."); erased with the full name.
+    display_name: Mapped[str | None] = personal(String(255), subject="agent")
+    #: The first word of the display name (titles such as "Dr." skipped): what the
+    #: agent's messages keep after deletion, unless purged.
     first_name: Mapped[str] = personal(
         String(255), subject="agent", info={"kept_on_delete": True}
     )
@@ -236,8 +251,20 @@ class Agent(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Bumped on deletion, disabling or a permission change: ends open sessions.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    #: ``online`` or ``away``, chosen in the console; it outlives a sign-out.
+    presence: Mapped[str] = mapped_column(String(16), default="online", server_default="online")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column()
+
+    @hybrid_property
+    def public_name(self) -> str:
+        """The name visitors see: the display name, else the first name kept."""
+        return self.display_name or self.first_name
+
+    @public_name.inplace.expression
+    @classmethod
+    def _public_name_expression(cls) -> Any:
+        return func.coalesce(cls.display_name, cls.first_name)
 
     @property
     def permission_set(self) -> frozenset[str]:
@@ -246,6 +273,20 @@ class Agent(Base):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class SavedReply(Base):
+    """A canned answer agents insert by typing ``/shortcut`` in the reply box."""
+
+    __tablename__ = "gdprchat_saved_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lower-case letters, digits, ``-`` and ``_``; typed after ``/``.
+    shortcut: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str | None] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class SavedSetting(Base):
@@ -348,6 +389,11 @@ class OutboundMail(Base):
     headers: Mapped[Any] = personal(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(255))
+    #: Not tried again before this (back-off after a failure); None = now.
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    #: Given up on (too many failures, or it cannot be built): kept for the
+    #: dashboard, never sent, erased like the rest.
+    failed_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -384,10 +430,29 @@ class LiveSocket(Base):
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("gdprchat_conversations.id", ondelete="CASCADE"), index=True
     )
+    #: The agent sign-in this socket belongs to: signing out closes it.
+    agent_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gdprchat_agent_sessions.id", ondelete="CASCADE"), index=True
+    )
     connected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class AgentSession(Base):
+    """One agent sign-in. The cookie holds a random token whose hash is kept here;
+    signing out deletes the row, so a copy of the cookie opens nothing."""
+
+    __tablename__ = "gdprchat_agent_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("gdprchat_agents.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
+    "AgentSession",
     "MAX_ROW_ID",
     "row_id",
     "Base",
@@ -398,6 +463,7 @@ __all__ = [
     "Message",
     "MessageEdit",
     "Agent",
+    "SavedReply",
     "SavedSetting",
     "AuditEvent",
     "SubjectRequest",
