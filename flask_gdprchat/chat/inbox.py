@@ -7,14 +7,25 @@ from flask_gdprchat.chat import conversations
 from flask_gdprchat.core.models import Contact, Conversation
 
 
+def contact_label(contact: Contact) -> str:
+    """How agents tell contacts apart: the name, else "Visitor <contact id>".
+
+    The number is the contact's own id, so the label stays the same across the
+    contact's conversations and reloads, and two anonymous visitors never share one.
+    """
+    return contact.name or f"{conversations.VISITOR_FALLBACK_NAME} {contact.id}"
+
+
 def conversation_summary(conversation: Conversation, contact: Contact) -> dict[str, Any]:
     """How the inbox lists a conversation (for agents only)."""
     return {
         "conversation_id": conversation.id,
         "contact_id": contact.id,
         "contact_name": conversations.visitor_name(contact),
+        "contact_label": contact_label(contact),
         "identified": not contact.is_anonymous,
-        "status": conversation.status,
+        "status": conversation.status or "open",
+        "assignee_id": conversation.assigned_agent_id,
         "created_at": conversations.iso(conversation.created_at),
         "last_activity_at": conversations.iso(conversation.last_activity_at),
         "unread_count": conversation.unread_count or 0,

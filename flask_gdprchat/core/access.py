@@ -130,3 +130,41 @@ def visitor_access(token: str | None, conversation_id: object) -> VisitorAccess 
         return None
     return VisitorAccess(row.id, row.contact_id, row.name, row.restricted_at is None,
                          row.last_activity_at)
+
+
+# -- the conversation workflow: resolving, reopening, assigning --------------------------
+#
+# Working a conversation (resolve, reopen, take it) needs what replying needs,
+# ``send_messages``, but not an unrestricted contact: tidying the inbox processes
+# no personal data. Handing a conversation to someone else, or back to the shared
+# inbox, is a hand-off of one's own work: allowed while it is unassigned or the
+# caller's own. Moving a colleague's conversation elsewhere is redistributing the
+# team's work and needs the ``team`` permission (a lead's). Anyone who may work a
+# conversation may still take it to themselves, as in any shared inbox.
+
+
+def agent_may_work(agent: Agent | None, conversation: Conversation | None) -> bool:
+    """Resolve, reopen or take a conversation: an active agent with ``send_messages``."""
+    return agent_may_view(agent, conversation) and agent_can(agent, "send_messages")
+
+
+def agent_may_be_assigned(agent: Agent | None) -> bool:
+    """Only someone who can answer may own a conversation."""
+    return agent_can(agent, "send_messages")
+
+
+def agent_may_assign(agent: Agent | None, conversation: Conversation | None,
+                     assignee: Agent | None) -> bool:
+    """``agent`` may give ``conversation`` to ``assignee`` (None: the shared inbox).
+
+    ``assignee`` must be able to answer; see the rules above this function.
+    """
+    if not agent_may_work(agent, conversation):
+        return False
+    assert agent is not None and conversation is not None
+    if assignee is not None and not agent_may_be_assigned(assignee):
+        return False
+    if assignee is not None and assignee.id == agent.id:
+        return True
+    owner = conversation.assigned_agent_id
+    return owner is None or owner == agent.id or agent_can(agent, "team")

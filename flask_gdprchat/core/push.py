@@ -35,6 +35,12 @@ def announce_conversation(summary: dict[str, Any]) -> None:
                         namespace=NAMESPACE, to=AGENTS_ROOM)
 
 
+def announce_conversation_update(payload: dict[str, Any]) -> None:
+    """Tell every agent a conversation's status or assignee changed
+    (``conversation_updated {id, status, assignee_id}``)."""
+    state.socketio.emit("conversation_updated", payload, namespace=NAMESPACE, to=AGENTS_ROOM)
+
+
 def emit_notice(payload: dict[str, Any]) -> None:
     """Relay a stored system notice to the conversation and the agents."""
     state.socketio.emit("notice", payload, namespace=NAMESPACE,

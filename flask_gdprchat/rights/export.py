@@ -66,14 +66,14 @@ def _conversations(contact: Contact) -> list[Conversation]:
 def iter_messages(conversation: Conversation, visitor_name: str | None) -> Iterator[dict[str, Any]]:
     """The conversation's messages as export dicts, read in keyset batches.
 
-    Authors are named the way the product shows them: an agent by first name
-    (kept even after the agent is erased), the visitor by the current name.
+    Authors are named the way the product shows them: an agent by display name
+    (only its first word once the agent is erased), the visitor by the current name.
     """
     db = session()
     last_id = 0
     while True:
         rows = db.execute(
-            select(Message, Agent.first_name)
+            select(Message, Agent.public_name)
             .outerjoin(Agent, Agent.id == Message.agent_id)
             .where(Message.conversation_id == conversation.id, Message.id > last_id)
             .order_by(Message.id)

@@ -135,7 +135,7 @@ def _subject(token: str) -> Subject:
 
 def _recent_messages(conversation: Conversation, contact: Contact) -> list[dict[str, Any]]:
     rows = session().execute(
-        select(Message, Agent.first_name)
+        select(Message, Agent.public_name)
         .outerjoin(Agent, Agent.id == Message.agent_id)
         .where(Message.conversation_id == conversation.id)
         .order_by(Message.id.desc())
