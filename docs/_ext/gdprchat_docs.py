@@ -168,6 +168,8 @@ class _Generated(SphinxDirective):
         raise NotImplementedError
 
     def note_source(self, module: ModuleType) -> None:
+        """Re-read the page when ``module`` or this generator changes."""
+        self.env.note_dependency(__file__)
         path = inspect.getsourcefile(module)
         if path:
             self.env.note_dependency(path)
