@@ -85,6 +85,16 @@ def test_verify_erasure_names_the_place_of_a_trace(make_app, make_subject):
     assert clean.exit_code == 0 and "No trace" in clean.stdout
 
 
+def test_verify_erasure_refuses_what_is_not_an_address(make_app):
+    runner = make_app().test_cli_runner()
+    for wrong in ("not-an-email", "", "two words@example.test", "ann@localhost"):
+        result = runner.invoke(args=["gdprchat", "verify-erasure", wrong])
+        assert result.exit_code == 2, (wrong, result.output)
+        assert result.stdout == ""  # no "No trace" for a typo
+        assert result.stderr.startswith("Error: give an e-mail address")
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_commands_before_init_db_fail_cleanly(make_app):
     runner = make_app(init=False).test_cli_runner()
     result = runner.invoke(args=["gdprchat", "erase", "a@b.example", "--yes"])

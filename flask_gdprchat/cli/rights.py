@@ -56,13 +56,21 @@ def erase_command(email: str, yes: bool) -> None:
 @with_appcontext
 @command_errors
 def verify_erasure_command(email: str) -> None:
-    """Exit 0 if nothing of EMAIL remains; exit 1 naming where a trace is."""
-    from flask_gdprchat.rights.verification import find_traces
+    """Exit 0 if nothing of EMAIL remains; exit 1 naming where a trace is.
 
+    Refuses (exit 2) anything that is not an e-mail address: "No trace" of a
+    typo would be a false proof.
+    """
+    from flask_gdprchat.rights.verification import check_email, find_traces, searched_places
+
+    try:
+        check_email(email)
+    except ValueError as exc:
+        raise CommandError(str(exc), exit_code=2) from None
     traces = find_traces(email)
     if traces:
         raise CommandError("traces of the subject remain in: " + ", ".join(traces))
-    click.echo("No trace of the subject remains in the database or its files.")
+    click.echo(f"No trace of the subject remains in {searched_places()}.")
 
 
 @gdprchat_cli.command("audit-verify")

@@ -1,27 +1,36 @@
-"""Proof that an erasure is complete: look for the subject everywhere we write.
+"""Proof that an erasure is complete: the one definition of "a trace of this subject".
 
-Every text column of our tables is searched (the personal-data columns first,
-then the rest, such as audit details, in case a value ever strayed there), case
-insensitively; on SQLite the raw database files (main file, WAL, journal) are
-searched byte for byte too, which finds values left in free pages or in the WAL.
+A trace is the subject's e-mail address, case insensitively, in any text column
+of the chat's own tables (the personal-data declaration first, then the rest,
+such as audit details, in case a value ever strayed there). On SQLite, when the
+chat owns the database file, the raw bytes of the file, its WAL and journal are
+searched too, after a checkpoint, which finds values left in free pages. When
+the file is the host's, its bytes hold the host's own rows (a customer with the
+same address who never chatted), so only the chat's tables are searched there,
+exactly as on PostgreSQL.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import JSON, String, Text, cast, func, select
+from sqlalchemy import JSON, Column, String, Text, cast, func, select
 
-from flask_gdprchat.core.database import database_files
+from flask_gdprchat.core.database import database_files, scrub_free_space
 from flask_gdprchat.core.models import Base
 from flask_gdprchat.core.personal_data import personal_columns
-from flask_gdprchat.core.state import session
+from flask_gdprchat.core.state import session, state
 from flask_gdprchat.core.subjects import normalise_email
 
 #: Bytes read at a time from a database file.
 CHUNK = 1 << 20
+#: The loosest shape of an address: every form that stores one (pre-chat form,
+#: host callback, rectification) accepts less, so no held subject is refused.
+ADDRESS_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _text_columns() -> list[tuple[str, object]]:
+def _text_columns() -> list[tuple[str, Column[Any]]]:
     personal = [(pc.where, pc.column) for pc in personal_columns()]
     seen = {where for where, _ in personal}
     others = [
@@ -38,11 +47,11 @@ def traces_in_tables(value: str) -> list[str]:
     db = session()
     found = []
     for where, column in _text_columns():
-        if not isinstance(column.type, (String, Text, JSON)):  # type: ignore[attr-defined]
+        if not isinstance(column.type, (String, Text, JSON)):
             continue  # binary columns (photos) cannot hold an e-mail address as text
-        as_text = cast(column, Text) if isinstance(column.type, JSON) else column  # type: ignore[attr-defined]
+        as_text = cast(column, Text) if isinstance(column.type, JSON) else column
         hit = db.scalar(
-            select(func.count()).select_from(column.table)  # type: ignore[attr-defined]
+            select(func.count()).select_from(column.table)
             .where(func.lower(as_text).contains(value, autoescape=True))
         )
         if hit:
@@ -65,21 +74,54 @@ def file_contains(path: Path, needle: bytes) -> bool:
             tail = window[-overlap:] if overlap else b""
 
 
+def scans_files() -> bool:
+    """Whether raw database files are part of the search: SQLite files the chat owns."""
+    return state.owns_db and bool(database_files())
+
+
+def searched_places() -> str:
+    """Where :func:`find_traces` looks, in words, for the command's report."""
+    if scans_files():
+        return "the chat's tables and the database files"
+    if database_files():
+        return "the chat's tables (the database file is the app's own, so its raw bytes are not searched)"
+    return "the chat's tables"
+
+
 def traces_in_files(value: str) -> list[str]:
-    """The SQLite files whose raw bytes hold ``value`` (empty on other databases)."""
+    """The chat's own SQLite files whose raw bytes hold ``value`` (else empty)."""
+    if not scans_files():
+        return []
     needle = value.encode("utf-8")
     return [str(path) for path in database_files() if file_contains(path, needle)]
 
 
+def check_email(email: str) -> str:
+    """The address, trimmed and in lower case; ValueError if it is not an e-mail address."""
+    value = normalise_email(email or "")
+    if len(value) > 320 or not ADDRESS_RE.match(value):
+        raise ValueError("give an e-mail address to look for, such as ann@example.com")
+    return value
+
+
 def find_traces(email: str) -> list[str]:
     """Every place a trace of ``email`` remains: ``table.column`` names and file paths."""
-    value = normalise_email(email)
-    if not value:
-        raise ValueError("give the e-mail address to look for")
-    # Let SQLite fold the WAL into the main file first, so that a checkpoint the
-    # erasure already did is not undone by pages a reader still pinned.
+    value = check_email(email)
+    # End our read transaction, then fold the WAL into the main file and truncate
+    # it: pages an erasure left in the WAL (its own checkpoint may have been held
+    # back by a reader) are then judged by what the database really keeps.
     session().commit()
+    if scans_files():
+        scrub_free_space()
     return traces_in_tables(value) + traces_in_files(value)
 
 
-__all__ = ["find_traces", "traces_in_tables", "traces_in_files", "file_contains"]
+__all__ = [
+    "check_email",
+    "file_contains",
+    "find_traces",
+    "scans_files",
+    "searched_places",
+    "traces_in_files",
+    "traces_in_tables",
+]
