@@ -21,7 +21,12 @@ from flask_gdprchat.cli import gdprchat_cli
 from flask_gdprchat.core.config import ConfigError, apply_defaults
 from flask_gdprchat.core.csrf import csrf_token
 from flask_gdprchat.core.database import configure_engine, default_sqlite_uri, migrate_on_start
-from flask_gdprchat.core.state import ChatState, VisitorIdentifier
+from flask_gdprchat.core.host_migrations import (
+    include_name,
+    include_object,
+    keep_out_of_host_migrations,
+)
+from flask_gdprchat.core.state import ChatState, VisitorIdentifier, own_session
 from flask_gdprchat.jobs import scheduler
 from flask_gdprchat.rights.erasure import erase_by_email
 from flask_gdprchat.rights.export import export_bytes
@@ -90,6 +95,7 @@ class GDPRChat:
 
         namespace.register(socketio)
         state.admin = admin.init_admin(app)
+        keep_out_of_host_migrations(app)
         scheduler.init_app(app)
 
         if app.config["GDPRCHAT_AUTO_MIGRATE"]:
@@ -127,7 +133,7 @@ class GDPRChat:
                 "the app already has a different Flask-SQLAlchemy instance; pass it as db="
             )
         with app.app_context():
-            configure_engine(db.engine, enforce_foreign_keys=owns_db)
+            configure_engine(db.engine, owns_db=owns_db)
         return db, owns_db
 
     def _setup_socketio(self, app: Flask) -> SocketIO:
@@ -171,22 +177,34 @@ class GDPRChat:
         return func
 
     # -- Python API for host apps -----------------------------------------------------
+    # Each call runs in a session of its own: it commits its own work and never
+    # commits or rolls back what the host has pending in db.session.
 
     def export_subject(self, email: str, fmt: str = "json") -> bytes:
         """All personal data and chat history of ``email`` as CSV, JSON or XML bytes."""
-        return export_bytes(email, fmt, channel="api")
+        with own_session():
+            return export_bytes(email, fmt, channel="api")
 
     def erase_subject(self, email: str) -> bool:
         """Erase every trace of ``email`` now. Returns False if nothing was held."""
-        return erase_by_email(email, channel="api")
+        with own_session():
+            return erase_by_email(email, channel="api")
 
     def restrict_subject(self, email: str) -> bool:
         """Freeze ``email``'s data (Art. 18). Returns False if nothing was held."""
-        return restrict_by_email(email, restricted=True, channel="api")
+        with own_session():
+            return restrict_by_email(email, restricted=True, channel="api")
 
     def unrestrict_subject(self, email: str) -> bool:
         """Lift a restriction within the grace period. Returns False if none was held."""
-        return restrict_by_email(email, restricted=False, channel="api")
+        with own_session():
+            return restrict_by_email(email, restricted=False, channel="api")
+
+    #: Alembic filters for a host's own ``env.py`` when it runs Alembic without
+    #: Flask-Migrate (with Flask-Migrate they are applied by themselves):
+    #: ``context.configure(..., include_name=GDPRChat.alembic_include_name)``.
+    alembic_include_name = staticmethod(include_name)
+    alembic_include_object = staticmethod(include_object)
 
 
 def _max_packet_bytes(app: Flask) -> int:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -28,8 +28,16 @@ def default_sqlite_uri(app: Flask) -> str:
     return "sqlite:///" + os.path.join(app.instance_path, "gdprchat.sqlite3")
 
 
-def configure_engine(engine: Engine, *, enforce_foreign_keys: bool) -> None:
-    """Turn on WAL and secure delete for SQLite, so erased values are overwritten."""
+def configure_engine(engine: Engine, *, owns_db: bool) -> None:
+    """Set up SQLite connections: secure delete always, the rest only on our own file.
+
+    ``secure_delete`` is per connection and changes nothing in the file's format;
+    it is what makes erased values unrecoverable, so the host's connections get
+    it too (its deletes then overwrite freed space, a little more writing). On a
+    database the host owns, nothing persistent changes: not the journal mode
+    (WAL is a setting of the file and leaves ``-wal``/``-shm`` beside it), nor
+    foreign keys or the busy timeout, which the host's code may count on.
+    """
     if engine.dialect.name != "sqlite":
         return
 
@@ -37,10 +45,10 @@ def configure_engine(engine: Engine, *, enforce_foreign_keys: bool) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA secure_delete=ON")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        if enforce_foreign_keys:
+        if owns_db:
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
             cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -55,8 +63,12 @@ def _alembic_config(connection: Any) -> Any:
 
 
 @contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
-    """One process migrates at a time: several workers may start together."""
+def _migration_lock(engine: Engine, lock_dir: str) -> Iterator[None]:
+    """One process migrates at a time: several workers may start together.
+
+    On SQLite the lock is a file in ``lock_dir`` (the instance folder), never
+    beside a database file that may be the host's.
+    """
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT pg_advisory_lock(7413002)")
@@ -71,7 +83,8 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         except ImportError:  # not POSIX: SQLite's own locking has to do
             yield
             return
-        with open(f"{engine.url.database}.migrate-lock", "a") as handle:
+        os.makedirs(lock_dir, exist_ok=True)
+        with open(os.path.join(lock_dir, "gdprchat-migrate.lock"), "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -91,7 +104,7 @@ def init_db() -> str:
     from alembic.runtime.migration import MigrationContext
 
     engine = state.db.engine
-    with _migration_lock(engine), engine.begin() as connection:
+    with _migration_lock(engine, current_app.instance_path), engine.begin() as connection:
         command.upgrade(_alembic_config(connection), "heads")
     with engine.connect() as connection:
         ctx = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
