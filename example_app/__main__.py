@@ -1,10 +1,23 @@
-"""``python -m example_app``: set up the demo and serve it on http://127.0.0.1:5000/."""
+"""``python -m example_app``: set up the demo and serve it on http://127.0.0.1:5000/.
+
+This is the development server (Werkzeug, threads). ``python example_app/production.py``
+serves the same site the way production does, with gevent.
+"""
 from __future__ import annotations
 
+import logging
 import os
 
 from . import create_app
-from .demo import set_up
+from .demo import set_up, welcome
+
+
+class _NoProductionNotice(logging.Filter):
+    """Drop Werkzeug's "appears to be used in a production deployment" line: this
+    entry point is the development server by design, and says so above."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "production deployment" not in record.getMessage()
 
 
 def main() -> None:
@@ -13,25 +26,9 @@ def main() -> None:
     chat = app.extensions["gdprchat"].chat
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    base = f"http://{host}:{port}"
-    prefix = app.config["GDPRCHAT_URL_PREFIX"]
-    password = accounts.admin_password or "(unchanged; set by whoever created it)"
-    print(
-        f"""
-  Brightsmile Dental (example site for flask-gdprchat)
-
-  Site            {base}/
-  Agent console   {base}{prefix}/agent/
-  Dashboard       {base}{prefix}/admin/
-  Privacy center  {base}{prefix}/privacy
-
-  Demo admin      {accounts.admin_email}  /  {password}
-  Demo patient    {accounts.patient_email}  /  {accounts.patient_password}
-  Mail goes to the SMTP server at {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}
-  (e.g. `python -m aiosmtpd -n -l localhost:1025`); without one, sending fails politely.
-""",
-        flush=True,
-    )
+    print(welcome(app, accounts, f"http://{host}:{port}"), flush=True)
+    # Printed when standard input is not a terminal (a script, CI, a container).
+    logging.getLogger("werkzeug").addFilter(_NoProductionNotice())
     chat.socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
 
 

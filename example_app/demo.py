@@ -69,3 +69,22 @@ def set_up(app: Flask) -> DemoAccounts:
             db.session.commit()
 
     return DemoAccounts(ADMIN_EMAIL, password, PATIENT_EMAIL, PATIENT_PASSWORD)
+
+
+def welcome(app: Flask, accounts: DemoAccounts, base: str) -> str:
+    """What the entry points print on start-up: where everything is, and how to sign in."""
+    prefix = app.config["GDPRCHAT_URL_PREFIX"]
+    password = accounts.admin_password or "(unchanged; set by whoever created it)"
+    return f"""
+  Brightsmile Dental (example site for flask-gdprchat)
+
+  Site            {base}/
+  Agent console   {base}{prefix}/agent/
+  Dashboard       {base}{prefix}/admin/
+  Privacy center  {base}{prefix}/privacy
+
+  Demo admin      {accounts.admin_email}  /  {password}
+  Demo patient    {accounts.patient_email}  /  {accounts.patient_password}
+  Mail goes to the SMTP server at {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}
+  (e.g. `python -m aiosmtpd -n -l localhost:1025`); without one, sending fails politely.
+"""

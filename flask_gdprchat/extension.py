@@ -18,6 +18,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from flask_gdprchat import admin
 from flask_gdprchat.cli import gdprchat_cli
+from flask_gdprchat.core.concurrency import choose_async_mode
 from flask_gdprchat.core.config import ConfigError, apply_defaults
 from flask_gdprchat.core.csrf import csrf_token
 from flask_gdprchat.core.database import configure_engine, default_sqlite_uri, migrate_on_start
@@ -138,15 +139,23 @@ class GDPRChat:
 
     def _setup_socketio(self, app: Flask) -> SocketIO:
         socketio = self._socketio
+        ours = False
         if socketio is None:
             existing = app.extensions.get("socketio")
-            socketio = existing if isinstance(existing, SocketIO) else SocketIO()
+            ours = not isinstance(existing, SocketIO)
+            socketio = SocketIO() if ours else existing
         if "socketio" not in app.extensions:
             options: dict[str, Any] = {
                 "cors_allowed_origins": app.config["GDPRCHAT_CORS_ALLOWED_ORIGINS"],
                 "max_http_buffer_size": _max_packet_bytes(app),
             }
             queue = app.config["GDPRCHAT_MESSAGE_QUEUE"]
+            if ours:
+                # Not Flask-SocketIO's pick (gevent whenever it is installed): what
+                # this process can run. A host's own SocketIO keeps the mode it chose.
+                options["async_mode"] = choose_async_mode(
+                    app.config["GDPRCHAT_ASYNC_MODE"], message_queue=queue
+                )
             if queue:
                 _require("redis", "redis")
                 options["message_queue"] = queue

@@ -1,4 +1,9 @@
-"""Two server processes sharing chat traffic over a Redis message queue."""
+"""Two server processes sharing chat traffic over a Redis message queue.
+
+Each runs in both ways a site runs the chat: Werkzeug's threads in a process
+that is not monkey-patched although gevent is installed (``python app.py``,
+``flask run``), and gevent in a process patched first (production).
+"""
 from __future__ import annotations
 
 import os
@@ -13,9 +18,12 @@ from tests.plugins.chat import agent_cookie, start_chat
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
+@pytest.mark.parametrize("server", ["threading", "gevent"])
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_visitor_and_agent_on_different_processes(backend, make_app, tmp_path, server_process,
-                                                  chat_sockets):
+def test_visitor_and_agent_on_different_processes(backend, server, make_app, tmp_path,
+                                                  server_process, chat_sockets):
+    if server == "gevent":
+        pytest.importorskip("gevent")
     if backend == "sqlite":
         app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'shared.sqlite3'}")
     else:
@@ -31,9 +39,12 @@ def test_visitor_and_agent_on_different_processes(backend, make_app, tmp_path, s
         # A channel of its own, so parallel runs never hear each other.
         "GDPRCHAT_TEST_CHANNEL": f"gdprchat-test-{uuid.uuid4().hex}",
         "GDPRCHAT_TEST_INSTANCE": str(tmp_path),
+        "GDPRCHAT_TEST_SERVER": server,
     }
-    visitor_url, _ = server_process(env)
-    agent_url, _ = server_process(env)
+    visitor_url, _, visitor_mode = server_process(env)
+    agent_url, _, agent_mode = server_process(env)
+    # Chosen from the process, not from what is installed.
+    assert visitor_mode == agent_mode == server
 
     agent = chat_sockets().connect(agent_url, headers={"Cookie": agent_cookie(agent_url,
                                                                               "agent@example.test")})

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from flask_gdprchat.core.concurrency import ASYNC_MODES
 from flask_gdprchat.core.masking import KINDS as MASK_KINDS
 
 PREFIX = "GDPRCHAT_"
@@ -47,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "MESSAGE_QUEUE": None,
     #: Channel on the queue; processes of one site share it, other sites use their own.
     "MESSAGE_QUEUE_CHANNEL": "gdprchat",
+    #: How the chat's own Socket.IO server runs: ``None`` = ``"gevent"`` (or
+    #: ``"eventlet"``) when that library monkey-patched the process, else
+    #: ``"threading"``; or name one. A host's own SocketIO keeps its mode.
+    "ASYNC_MODE": None,
     #: Create or upgrade the chat's tables when the app starts (else: ``init-db``).
     "AUTO_MIGRATE": True,
     #: Run the retention and campaign jobs inside this process.
@@ -188,6 +193,8 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "RESTRICTED_GRACE_DAYS": (_positive_int, "a positive whole number of days"),
     "MESSAGE_QUEUE": (_queue, "None or a redis:// URL"),
     "MESSAGE_QUEUE_CHANNEL": (_nonempty_str, "a non-empty string"),
+    "ASYNC_MODE": (lambda v: v is None or v in ASYNC_MODES,
+                   f"None or one of {list(ASYNC_MODES)}"),
     "AUTO_MIGRATE": (lambda v: isinstance(v, bool), "True or False"),
     "SCHEDULER": (lambda v: isinstance(v, bool), "True or False"),
     "TOKEN_MAX_AGE": (_positive_int, "a positive whole number of seconds"),

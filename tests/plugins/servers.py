@@ -2,7 +2,8 @@
 
 ``live_server(app)`` serves an app (HTTP and Socket.IO, threading mode) from a
 thread of the test process on a free port, so the test can share its database.
-``server_process(...)`` starts ``tests/serve.py`` in a separate process.
+``server_process(...)`` starts ``tests/serve.py`` in a separate process, under
+Werkzeug's threads or, with ``GDPRCHAT_TEST_SERVER=gevent``, monkey-patched under gevent.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from flask import Flask
@@ -61,16 +62,23 @@ def live_server() -> Iterator[Callable[[Flask], LiveServer]]:
         live.stop()
 
 
+class ServerProcess(NamedTuple):
+    url: str
+    process: subprocess.Popen
+    #: The Socket.IO async mode the server reported ("threading", "gevent").
+    async_mode: str
+
+
 @pytest.fixture
-def server_process(tmp_path: Any) -> Iterator[Callable[..., tuple[str, subprocess.Popen]]]:
+def server_process(tmp_path: Any) -> Iterator[Callable[..., ServerProcess]]:
     """``server_process(env={...})`` starts ``tests/serve.py`` in its own process.
 
-    Returns ``(url, process)``; the process is stopped after the test.
+    Returns ``(url, process, async_mode)``; the process is stopped after the test.
     """
     procs: list[subprocess.Popen] = []
     logs: list[Any] = []
 
-    def start(env: dict[str, str] | None = None) -> tuple[str, subprocess.Popen]:
+    def start(env: dict[str, str] | None = None) -> ServerProcess:
         port = free_port()
         full_env = {**os.environ, **(env or {}), "GDPRCHAT_TEST_PORT": str(port)}
         log = open(tmp_path / f"server-{port}.log", "w")  # noqa: SIM115 (closed at teardown)
@@ -90,7 +98,7 @@ def server_process(tmp_path: Any) -> Iterator[Callable[..., tuple[str, subproces
             raise RuntimeError(
                 f"server did not start: {line!r}; log: {(tmp_path / f'server-{port}.log').read_text()}"
             )
-        return f"http://127.0.0.1:{port}", proc
+        return ServerProcess(f"http://127.0.0.1:{port}", proc, line.split()[2])
 
     yield start
     for proc in procs:
