@@ -53,9 +53,10 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "gdprchat_message_edits.previous_text": "the earlier wording of a message a team member edited",
     "gdprchat_agents.email": "sign-in e-mail address",
     "gdprchat_agents.full_name": "full name",
-    "gdprchat_agents.display_name": "the name visitors see (\"Jane\", \"Jane S.\")",
+    "gdprchat_agents.display_name":
+        "display name, shown to visitors beside replies (erased on deletion)",
     "gdprchat_agents.first_name":
-        "first name, shown to visitors (kept on their messages after deletion unless purged)",
+        "first word of the display name (kept on their messages after deletion unless purged)",
     "gdprchat_agents.photo": "photo",
     "gdprchat_agents.password_hash": "password, as an Argon2 hash (never the password itself)",
     "gdprchat_outbox.to_address": "recipient's e-mail address",
