@@ -11,7 +11,7 @@ import os
 import secrets
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_login import LoginManager
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -22,17 +22,20 @@ from flask_gdprchat.core.concurrency import choose_async_mode
 from flask_gdprchat.core.config import ConfigError, apply_defaults
 from flask_gdprchat.core.csrf import csrf_token
 from flask_gdprchat.core.database import configure_engine, default_sqlite_uri, migrate_on_start
+from flask_gdprchat.core.headers import protect_page
 from flask_gdprchat.core.host_migrations import (
     include_name,
     include_object,
     keep_out_of_host_migrations,
 )
+from flask_gdprchat.core.i18n import init_babel
 from flask_gdprchat.core.state import ChatState, VisitorIdentifier, own_session
 from flask_gdprchat.jobs import scheduler
 from flask_gdprchat.rights.erasure import erase_by_email
 from flask_gdprchat.rights.export import export_bytes
 from flask_gdprchat.rights.restriction import restrict_by_email
 from flask_gdprchat.sockets import namespace
+from flask_gdprchat.web import access_log
 from flask_gdprchat.web.blueprint import build_blueprint
 from flask_gdprchat.web.widget import widget_markup
 
@@ -76,6 +79,7 @@ class GDPRChat:
             raise RuntimeError("flask-gdprchat is already registered on this app")
         apply_defaults(app.config)
         self._ensure_secret_key(app)
+        init_babel(app)
 
         db, owns_db = self._setup_db(app)
         socketio = self._setup_socketio(app)
@@ -94,13 +98,29 @@ class GDPRChat:
             app.add_template_global(csrf_token, "csrf_token")
         app.cli.add_command(gdprchat_cli)
 
-        namespace.register(socketio)
+        namespace.register(app, socketio, max_body=_max_packet_bytes(app))
+        self._protect_pages(app)
+        access_log.install(app.config["GDPRCHAT_URL_PREFIX"])
         state.admin = admin.init_admin(app)
         keep_out_of_host_migrations(app)
         scheduler.init_app(app)
 
         if app.config["GDPRCHAT_AUTO_MIGRATE"]:
             migrate_on_start(app)
+
+    @staticmethod
+    def _protect_pages(app: Flask) -> None:
+        prefix = app.config["GDPRCHAT_URL_PREFIX"] + "/"
+
+        @app.after_request
+        def _headers(response: Response) -> Response:
+            # Only the chat's own pages: the host's keep the host's headers.
+            return protect_page(response) if request.path.startswith(prefix) else response
+
+        # Cookies are not sent along with cross-site POSTs (a second line behind
+        # CSRF tokens); a host that chose its own SameSite keeps it.
+        if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+            app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 
     @staticmethod
     def _ensure_secret_key(app: Flask) -> None:
@@ -149,6 +169,10 @@ class GDPRChat:
                 "cors_allowed_origins": app.config["GDPRCHAT_CORS_ALLOWED_ORIGINS"],
                 "max_http_buffer_size": _max_packet_bytes(app),
             }
+            if ours:
+                # Engine.IO and Socket.IO log every packet (message text, visitor
+                # tokens) at DEBUG: their loggers stay at ERROR whatever the root's level.
+                options.update(logger=False, engineio_logger=False)
             queue = app.config["GDPRCHAT_MESSAGE_QUEUE"]
             if ours:
                 # Not Flask-SocketIO's pick (gevent whenever it is installed): what

@@ -64,7 +64,7 @@ def postgres_database() -> Iterator[str]:
     import sqlalchemy as sa
 
     name = f"gdprchat_test_{uuid.uuid4().hex[:10]}"
-    server = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    server = sa.create_engine(_postgres_uri(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = sa.engine.make_url(POSTGRES_URL).set(database=name)
@@ -110,6 +110,8 @@ def make_app(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[AppFacto
             TESTING=True,
             SECRET_KEY="test-secret",
             GDPRCHAT_SCHEDULER=False,
+            # Hashing a test agent's password strongly costs time and proves nothing.
+            GDPRCHAT_PASSWORD_PROFILE="CHEAPEST",
             MAIL_DEFAULT_SENDER="chat@example.test",
         )
         if backend == "postgres":

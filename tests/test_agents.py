@@ -110,4 +110,5 @@ def test_login_is_throttled(client, make_agent, csrf_from):
                     data={"email": "a@example.test", "password": "bad", "csrf_token": token}).status_code
         for _ in range(11)
     ]
-    assert codes[:10] == [401] * 10 and codes[10] == 429
+    # Failures only, counted per address and account (see test_hardening.py).
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}

@@ -27,6 +27,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from flask_gdprchat.admin.views import DashboardIndexView, build_views
+from flask_gdprchat.core.headers import csp_nonce
 
 #: Endpoint (and blueprint-name prefix) of our own Admin.
 ENDPOINT = "gdprchat_admin"
@@ -60,6 +61,7 @@ def init_admin(app: Flask) -> Admin:
         endpoint=ENDPOINT,
         index_view=DashboardIndexView(name="Overview", endpoint=ENDPOINT, url=url),
         theme=Bootstrap4Theme(base_template=BASE_TEMPLATE, fluid=True),
+        csp_nonce_generator=csp_nonce,
     )
     add_views(admin)
     return admin

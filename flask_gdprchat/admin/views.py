@@ -49,12 +49,19 @@ from flask_gdprchat.core.models import (
     CampaignDelivery,
     ConsentRecord,
     Contact,
+    SavedReply,
     SubjectRequest,
     row_id,
 )
 from flask_gdprchat.core.settings import save_settings, setting
 from flask_gdprchat.core.state import session
-from flask_gdprchat.team.agents import TeamError, create_agent, delete_agent, update_agent
+from flask_gdprchat.team.agents import (
+    TeamError,
+    create_agent,
+    delete_agent,
+    sign_out_everywhere,
+    update_agent,
+)
 
 
 class _AppDb:
@@ -99,7 +106,7 @@ class AgentAccess:
 
     def current_agent_name(self) -> str:
         agent = get_current_agent()
-        return agent.first_name if agent else ""
+        return agent.public_name if agent else ""
 
 
 class DashboardIndexView(AgentAccess, AdminIndexView):
@@ -193,8 +200,8 @@ class TeamView(GuardedModelView):
     """Team members: create, change permissions, disable, delete (erase)."""
 
     permissions = ("team",)
-    column_list = ("first_name", "full_name", "email", "role", "status", "created_at")
-    column_labels = {"first_name": "First name", "full_name": "Full name", "email": "E-mail",
+    column_list = ("public_name", "full_name", "email", "role", "status", "created_at")
+    column_labels = {"public_name": "Visitors see", "full_name": "Full name", "email": "E-mail",
                      "role": "Role", "status": "Status", "created_at": "Added"}
     column_formatters = {"role": _role, "status": _status,
                          "created_at": lambda v, c, m, n: _when(m.created_at)}
@@ -214,6 +221,7 @@ class TeamView(GuardedModelView):
             "permissions": sorted(obj.permission_set) if obj else [],
             "is_admin": bool(obj and obj.is_admin),
             "is_active": bool(obj and obj.is_active),
+            "display_name": obj.display_name if obj else "",
         })
 
     def _check_grant(self, permissions: Iterable[str], admin: bool, target: Agent | None) -> None:
@@ -233,7 +241,7 @@ class TeamView(GuardedModelView):
             agent = create_agent(
                 form.email.data, form.full_name.data, form.password.data,
                 permissions=form.permissions.data or [], admin=form.is_admin.data,
-                actor=_actor(),
+                actor=_actor(), display_name=(form.display_name.data or "").strip() or None,
             )
             session().commit()
         except TeamError as exc:
@@ -246,7 +254,8 @@ class TeamView(GuardedModelView):
         try:
             self._check_grant(form.permissions.data or [], form.is_admin.data, model)
             update_agent(model.id, permissions=form.permissions.data or [],
-                         admin=form.is_admin.data, active=form.is_active.data, actor=_actor())
+                         admin=form.is_admin.data, active=form.is_active.data, actor=_actor(),
+                         display_name=(form.display_name.data or "").strip() or None)
         except TeamError as exc:
             session().rollback()
             flash(f"Nothing was changed: {exc}.", "error")
@@ -302,6 +311,17 @@ class TeamView(GuardedModelView):
         )
         if done:
             flash(f"{done} team member(s) disabled.", "success")
+
+    @action("sign_out", "Sign out everywhere",
+            "Sign the selected team members out on every device? They can sign in again.")
+    def action_sign_out(self, ids: Iterable[str]) -> None:
+        done = self._each(
+            self._selected(ids),
+            lambda agent: sign_out_everywhere(agent.id, actor=_actor()),
+            "signed out",
+        )
+        if done:
+            flash(f"Signed out everywhere: {done} team member(s).", "success")
 
 
 # -- settings -----------------------------------------------------------------------------
@@ -496,8 +516,9 @@ def build_views(prefix: str, *, own: bool) -> list[BaseView]:
         # On a host's Admin, URLs stay readable: /admin/gdprchat-team/ and so on.
         return {"endpoint": prefix + name, "url": name if own else f"gdprchat-{name}"}
 
-    # Imported here: that screen builds on this module's AgentAccess.
+    # Imported here: those screens build on this module's AgentAccess.
     from flask_gdprchat.admin.ropa import RecordOfProcessingView
+    from flask_gdprchat.admin.saved_replies import SavedRepliesView
 
     return [
         TeamView(Agent, name="Team members", **where("team")),
@@ -505,6 +526,7 @@ def build_views(prefix: str, *, own: bool) -> list[BaseView]:
         RetentionSettingsView(name="Retention", **where("retention")),
         RecordOfProcessingView(name="Record of processing", **where("ropa")),
         CampaignsView(Campaign, name="Campaigns", **where("campaigns")),
+        SavedRepliesView(SavedReply, name="Saved replies", **where("saved-replies")),
         ContactsView(Contact, name="Contacts", **where("contacts")),
         ConsentRecordsView(ConsentRecord, name="Consent records", **where("consents")),
         SubjectRequestsView(SubjectRequest, name="Requests", **where("requests")),

@@ -18,13 +18,14 @@ import datetime as dt
 import logging
 from typing import Any
 
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.eligibility import may_receive_campaigns, may_receive_campaigns_clause
+from flask_gdprchat.core.i18n import _, force_locale, language_of, template_helpers
 from flask_gdprchat.core.mail import CAMPAIGN_HEADER, MailError, deliver, queue_mail
 from flask_gdprchat.core.models import (
     Campaign,
@@ -34,6 +35,7 @@ from flask_gdprchat.core.models import (
     OutboundMail,
 )
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.urls import NoPublicUrl, can_build_links, external_url
 
 log = logging.getLogger("flask_gdprchat.chat.campaigns")
 
@@ -74,28 +76,17 @@ def contact_id_from_token(token: str) -> int:
     try:
         data = _serializer().loads(token, max_age=UNSUBSCRIBE_MAX_AGE)
     except SignatureExpired:
-        raise BadUnsubscribeToken("this unsubscribe link has expired", expired=True) from None
+        raise BadUnsubscribeToken(_("this unsubscribe link has expired"), expired=True) from None
     except BadSignature:
-        raise BadUnsubscribeToken("this unsubscribe link is not valid") from None
+        raise BadUnsubscribeToken(_("this unsubscribe link is not valid")) from None
     if not isinstance(data, dict) or not isinstance(data.get("c"), int):
-        raise BadUnsubscribeToken("this unsubscribe link is not valid")
+        raise BadUnsubscribeToken(_("this unsubscribe link is not valid"))
     return data["c"]
 
 
 def unsubscribe_url(contact_id: int) -> str:
     """The absolute unsubscribe link of a contact, inside a request or not."""
-    token = unsubscribe_token(contact_id)
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for(UNSUBSCRIBE_ENDPOINT, token=token, _external=True)
-    # No request and no SERVER_NAME (command line, scheduler): build against
-    # localhost rather than fail; SERVER_NAME is the documented way to fix it.
-    config = current_app.config
-    adapter = current_app.url_map.bind(
-        "localhost",
-        script_name=config.get("APPLICATION_ROOT") or "/",
-        url_scheme=config.get("PREFERRED_URL_SCHEME") or "http",
-    )
-    return adapter.build(UNSUBSCRIBE_ENDPOINT, {"token": token}, force_external=True)
+    return external_url(UNSUBSCRIBE_ENDPOINT, token=unsubscribe_token(contact_id))
 
 
 # -- who receives a campaign -----------------------------------------------------------
@@ -134,6 +125,9 @@ def check_campaign(campaign: Campaign) -> None:
         raise CampaignError("the campaign needs a name")
     if not (campaign.subject or "").strip():
         raise CampaignError("the campaign needs a subject")
+    if any(c in campaign.subject for c in "\r\n\x00") or len(campaign.subject) > 255:
+        # A mail header: one line, or the message cannot be built at all.
+        raise CampaignError("the subject must be one line of at most 255 characters")
     if not (campaign.body or "").strip():
         raise CampaignError("the campaign needs a message")
     if campaign.channel not in CHANNELS:
@@ -146,15 +140,21 @@ def check_campaign(campaign: Campaign) -> None:
 
 def _email(campaign: Campaign, contact: Contact) -> OutboundMail:
     link = unsubscribe_url(contact.id)
-    context = {"campaign": campaign, "unsubscribe_url": link}
+    # The footer is in the language the contact consented in.
+    with force_locale(language_of(contact)) as language:
+        context = {"campaign": campaign, "unsubscribe_url": link, "lang": language,
+                   **template_helpers()}
+        text = render_template("gdprchat/mail/campaign.txt", **context)
+        html = render_template("gdprchat/mail/campaign.html", **context)
     return queue_mail(
         contact.email or "",
         campaign.subject,
-        render_template("gdprchat/mail/campaign.txt", **context),
-        html=render_template("gdprchat/mail/campaign.html", **context),
+        text,
+        html=html,
         headers={
             CAMPAIGN_HEADER: f"<{link}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Content-Language": language,
         },
         contact_id=contact.id,
     )
@@ -203,16 +203,25 @@ def _send_to(campaign: Campaign, contacts: list[Contact]) -> int:
         post_notice(conversation_id, f"{campaign.subject}\n\n{campaign.body}")
     if mails:
         try:
-            deliver(mails)
+            delivered = deliver(mails)
         except MailError as exc:
             # The mail stays in the outbox for the next delivery run.
             log.warning("campaign %s: %s", campaign.id, exc)
+            delivered = 0
+        # A mail counts as sent once the SMTP server took it, not when queued.
+        reached -= len(mails) - delivered
     return reached
 
 
 def send_campaign(campaign: Campaign) -> int:
-    """Send a manual campaign now to every eligible contact not yet reached."""
+    """Send a manual campaign now to every eligible contact not yet reached.
+
+    Refused before anything is written when its mail could not carry a working
+    unsubscribe link (see :mod:`flask_gdprchat.core.urls`).
+    """
     check_campaign(campaign)
+    if campaign.channel == "email" and not can_build_links():
+        raise CampaignError(str(NoPublicUrl()))
     db = session()
     if campaign.id is None:
         db.add(campaign)
@@ -243,6 +252,10 @@ def run_automatic_campaigns(now: dt.datetime | None = None) -> int:
     total = 0
     for campaign in campaigns:
         if campaign.delay_days is None:
+            continue
+        if campaign.channel == "email" and not can_build_links():
+            # Nothing goes out without a working unsubscribe link; say why, once a run.
+            log.error("automatic campaign %s not sent: %s", campaign.id, NoPublicUrl())
             continue
         cutoff = now - dt.timedelta(days=campaign.delay_days)
         contacts = list(db.scalars(

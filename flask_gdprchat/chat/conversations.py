@@ -19,6 +19,7 @@ from flask_gdprchat.chat import consent, workflow
 from flask_gdprchat.chat.schemas import load_identity
 from flask_gdprchat.core import access, push, signals, subjects
 from flask_gdprchat.core.clock import utcnow
+from flask_gdprchat.core.i18n import _, visitor_locale
 from flask_gdprchat.core.masking import mask_text
 from flask_gdprchat.core.models import (
     Agent,
@@ -86,14 +87,15 @@ def iso(moment: dt.datetime | None) -> str | None:
 def check_text(text: Any) -> str:
     """The message text if it may be sent; ``ChatError`` if empty, not text or too long."""
     if not isinstance(text, str):
-        raise ChatError("the message must be text", field="text")
+        raise ChatError(_("the message must be text"), field="text")
     if not text.strip():
-        raise ChatError("the message is empty", field="text")
+        raise ChatError(_("the message is empty"), field="text")
     if not is_storable_text(text, multiline=True):
-        raise ChatError("the message holds invalid characters (such as NUL)", field="text")
+        raise ChatError(_("the message holds invalid characters (such as NUL)"), field="text")
     limit = setting("MAX_MESSAGE_LENGTH")
     if len(text) > limit:
-        raise ChatError(f"the message is longer than {limit} characters", field="text")
+        raise ChatError(_("the message is longer than %(limit)s characters", limit=limit),
+                        field="text")
     return text
 
 
@@ -152,14 +154,15 @@ def start_conversation(form: dict[str, Any], identity: dict[str, Any] | None) ->
     """
     if form["policy_version"] != setting("PRIVACY_POLICY_VERSION"):
         raise ChatError(
-            "the privacy policy has changed: reload the page and accept the current version",
+            _("the privacy policy has changed: reload the page and accept the current version"),
             status=409,
             field="policy_version",
         )
     external_id = str(identity["external_id"]) if identity and identity.get("external_id") else None
     email = (identity or {}).get("email") if identity else form.get("email")
     if subjects.identity_is_restricted(email, external_id):
-        raise ChatError("chat is not available for this identity while its processing is restricted",
+        raise ChatError(_("chat is not available for this identity while its processing is "
+                          "restricted"),
                         status=403)
     db = session()
     contact = subjects.contact_for_external_id(external_id) if external_id else None
@@ -195,22 +198,23 @@ def start_conversation(form: dict[str, Any], identity: dict[str, Any] | None) ->
 
 
 def _record_consents(contact: Contact, form: dict[str, Any]) -> list[ConsentRecord]:
-    wordings = consent.consent_wordings()
-    records = [consent.record_consent(contact, consent.PRIVACY_POLICY,
-                                      wordings[consent.PRIVACY_POLICY])]
+    # The wording recorded is the one the widget showed, with the language it is in.
+    shown = consent.shown_wordings(form.get("locale") or visitor_locale())
+    text, locale = shown[consent.PRIVACY_POLICY]
+    records = [consent.record_consent(contact, consent.PRIVACY_POLICY, text, locale=locale)]
     if form.get("marketing_consent"):
-        records.append(consent.record_consent(contact, consent.MARKETING,
-                                              wordings[consent.MARKETING]))
+        text, locale = shown[consent.MARKETING]
+        records.append(consent.record_consent(contact, consent.MARKETING, text, locale=locale))
     return records
 
 
 def renew_consent(conversation: Conversation, form: dict[str, Any]) -> list[ConsentRecord]:
     """Record a returning visitor's consent to the policy version now in force; commit."""
     if form["policy_version"] != setting("PRIVACY_POLICY_VERSION"):
-        raise ChatError("the privacy policy has changed again: reload the page",
+        raise ChatError(_("the privacy policy has changed again: reload the page"),
                         status=409, field="policy_version")
     if not access.conversation_is_open_for_processing(conversation):
-        raise ChatError("this conversation is restricted", status=403)
+        raise ChatError(_("this conversation is restricted"), status=403)
     contact = conversation.contact
     if form.get("marketing_consent"):
         contact.marketing_consent = True
@@ -232,6 +236,7 @@ def store_message(
     *,
     agent_id: int | None = None,
     contact_active_at: dt.datetime | None = None,
+    client_msg_id: str | None = None,
 ) -> tuple[int, dt.datetime]:
     """Store a message and the conversation's activity in one transaction; commit.
 
@@ -245,7 +250,7 @@ def store_message(
     message_id = cast(CursorResult[Any], db.execute(
         _INSERT_MESSAGE,
         {"conversation_id": conversation_id, "author": author, "agent_id": agent_id,
-         "text": text, "created_at": now},
+         "text": text, "created_at": now, "client_msg_id": client_msg_id},
     )).inserted_primary_key[0]  # type: ignore[index]  # an INSERT always has one
     touch = _TOUCH_UNREAD if author == "visitor" else _TOUCH_READ if author == "agent" else _TOUCH
     db.execute(touch, {"cid": conversation_id, "now": now})
@@ -290,6 +295,37 @@ def message_payload(
     if masked:
         body["masked"] = masked
     return body
+
+
+def check_client_msg_id(value: Any) -> str | None:
+    """The sender's own message id if it is a usable one (text, 1 to 64 characters)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or not is_storable_text(value):
+        raise ChatError(_("client_msg_id must be text of at most 64 characters"),
+                        field="client_msg_id")
+    return value
+
+
+def stored_under_client_id(conversation_id: int, client_msg_id: str) -> dict[str, Any] | None:
+    """The message already stored for this sender id in this conversation, as sent."""
+    row = session().execute(
+        select(
+            _messages.c.id, _messages.c.author, _messages.c.text, _messages.c.created_at,
+            _messages.c.edited_at, _messages.c.agent_id, Agent.public_name.label("agent_name"),
+        )
+        .select_from(_messages.outerjoin(Agent.__table__, Agent.id == _messages.c.agent_id))
+        .where(_messages.c.conversation_id == conversation_id,
+               _messages.c.client_msg_id == client_msg_id)
+    ).first()
+    if row is None:
+        return None
+    if row.author == "visitor":
+        author_name = visitor_name(session().get(Conversation, conversation_id).contact)
+    else:
+        author_name = row.agent_name or "Agent"
+    return message_payload(row.id, conversation_id, row.author, author_name, row.text,
+                           row.created_at, row.edited_at, row.agent_id)
 
 
 def history(conversation: Conversation) -> list[dict[str, Any]]:

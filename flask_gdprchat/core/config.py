@@ -7,6 +7,7 @@ the configured one.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,12 +15,16 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from flask_gdprchat.core.concurrency import ASYNC_MODES
+from flask_gdprchat.core.i18n import EU_LANGUAGES
 from flask_gdprchat.core.masking import KINDS as MASK_KINDS
 
 PREFIX = "GDPRCHAT_"
 
 #: Fields the pre-chat form may ask for; nothing else is ever collected from it.
 PRECHAT_FIELD_CHOICES = ("name", "email", "company", "phone")
+
+#: argon2-cffi profiles an agent's password may be hashed with (strongest first).
+PASSWORD_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")
 
 #: Permissions an agent can hold. ``admin`` agents hold all of them.
 PERMISSIONS = ("settings", "team", "user_data", "send_messages", "edit_messages")
@@ -31,10 +36,15 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_POLICY_URL": None,
     #: Consent is recorded against this version; a new one asks again.
     "PRIVACY_POLICY_VERSION": "1",
-    #: Wording shown beside the consent box, stored with each consent record.
+    #: Wording shown beside the consent box, stored with each consent record: one
+    #: text, or ``{language: text}``. The built-in default is shown in every language.
     "CONSENT_TEXT": "I have read and accept the privacy policy.",
-    #: Wording of the separate, optional marketing opt-in.
+    #: Wording of the separate, optional marketing opt-in (a text or ``{language: text}``).
     "MARKETING_CONSENT_TEXT": "Send me news and offers by e-mail. (optional)",
+    #: Languages visitors may get pages, widget and mail in (default: the EU's 24).
+    "LANGUAGES": list(EU_LANGUAGES),
+    #: The language when neither ``?lang=``, the host's locale nor the browser decides.
+    "DEFAULT_LANGUAGE": "en",
     #: Fields the pre-chat form shows, and which of them must be filled.
     "PRECHAT_FIELDS": ["name", "email", "company", "phone"],
     "PRECHAT_REQUIRED": [],
@@ -67,6 +77,9 @@ DEFAULTS: dict[str, Any] = {
     "MASK_PATTERNS": ["card", "iban"],
     #: Origins allowed to open the Socket.IO connection; ``None`` = same origin only.
     "CORS_ALLOWED_ORIGINS": None,
+    #: The site's public base URL, for links in mail sent outside a request (CLI,
+    #: scheduler); ``None`` = Flask's ``SERVER_NAME``, and with neither such mail fails.
+    "PUBLIC_URL": None,
     #: Who answers privacy questions; shown on the privacy page.
     "CONTROLLER_NAME": "The site owner",
     "CONTROLLER_EMAIL": None,
@@ -83,6 +96,10 @@ DEFAULTS: dict[str, Any] = {
     "LINK_REQUESTS_PER_HOUR": 3,
     #: Chat messages one socket may send per ten seconds.
     "MESSAGES_PER_10S": 20,
+    #: Chats one address may start per hour (a bound on scripted floods).
+    "CONVERSATION_STARTS_PER_HOUR": 20,
+    #: The argon2-cffi profile agents' passwords are hashed with; tests may use "CHEAPEST".
+    "PASSWORD_PROFILE": "RFC_9106_LOW_MEMORY",
 }
 
 #: Keys whose saved dashboard value overrides the configured default at run time.
@@ -157,19 +174,55 @@ def _lines(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(_nonempty_str(v) for v in value)
 
 
+def _language(value: Any) -> bool:
+    import re
+
+    return isinstance(value, str) and re.fullmatch(r"[a-z]{2,3}", value) is not None
+
+
+def _languages(value: Any) -> bool:
+    return (
+        isinstance(value, (list, tuple)) and bool(value) and all(_language(v) for v in value)
+        and len(set(value)) == len(value)
+    )
+
+
+def _wording(value: Any) -> bool:
+    """One text for every language, or a non-empty ``{language: text}`` mapping."""
+    if isinstance(value, dict):
+        return bool(value) and all(
+            _language(k) and _nonempty_str(v) for k, v in value.items()
+        )
+    return _nonempty_str(value)
+
+
 def _colour(value: Any) -> bool:
     import re
 
     return isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", value) is not None
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
+
+
 def _origins(value: Any) -> bool:
-    return (
-        value is None
-        or value == "*"
-        or isinstance(value, str)
-        or (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value))
+    """None, or origins such as ``https://shop.example``: never ``*``, which would let
+    any site open a chat socket in its visitors' name."""
+    if value is None:
+        return True
+    values = [value] if isinstance(value, str) else value
+    return isinstance(values, (list, tuple)) and bool(values) and all(
+        isinstance(v, str) and _ORIGIN.fullmatch(v) is not None for v in values
     )
+
+
+def _public_url(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str) or any(ord(c) < 33 for c in value):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query
 
 
 def _queue(value: Any) -> bool:
@@ -184,8 +237,10 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "URL_PREFIX": (_prefix, "a path starting with '/' and not ending with '/'"),
     "PRIVACY_POLICY_URL": (_link, "an http(s) URL, a path starting with '/', or None"),
     "PRIVACY_POLICY_VERSION": (_nonempty_str, "a non-empty string"),
-    "CONSENT_TEXT": (_nonempty_str, "a non-empty string"),
-    "MARKETING_CONSENT_TEXT": (_nonempty_str, "a non-empty string"),
+    "CONSENT_TEXT": (_wording, "a non-empty string or a {language: text} mapping"),
+    "MARKETING_CONSENT_TEXT": (_wording, "a non-empty string or a {language: text} mapping"),
+    "LANGUAGES": (_languages, "a non-empty list of distinct language codes like 'de'"),
+    "DEFAULT_LANGUAGE": (_language, "a language code like 'en'"),
     "PRECHAT_FIELDS": (_fields, f"a list drawn from {list(PRECHAT_FIELD_CHOICES)}"),
     "PRECHAT_REQUIRED": (_fields, f"a list drawn from {list(PRECHAT_FIELD_CHOICES)}"),
     "ANONYMOUS_RETENTION_DAYS": (_positive_int, "a positive whole number of days"),
@@ -201,7 +256,13 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_MESSAGE_LENGTH": (_positive_int, "a positive whole number of characters"),
     "STORE_IP": (lambda v: isinstance(v, bool), "True or False"),
     "MASK_PATTERNS": (_mask_patterns, 'a list drawn from ["card", "iban"], or [] for none'),
-    "CORS_ALLOWED_ORIGINS": (_origins, "None, '*', an origin or a list of origins"),
+    "CORS_ALLOWED_ORIGINS": (_origins, "None, an origin like 'https://shop.example' or a "
+                             "list of them ('*' is refused: any site could then chat in "
+                             "its visitors' name)"),
+    "PUBLIC_URL": (_public_url, "None or the site's base URL, like 'https://shop.example'"),
+    "CONVERSATION_STARTS_PER_HOUR": (_positive_int, "a positive whole number"),
+    "PASSWORD_PROFILE": (lambda v: v in PASSWORD_PROFILES,
+                         f"one of {list(PASSWORD_PROFILES)}"),
     "CONTROLLER_NAME": (_nonempty_str, "a non-empty string"),
     "CONTROLLER_EMAIL": (_optional_str, "an e-mail address or None"),
     "TRANSFERS_OUTSIDE_EEA": (_lines, "a list of non-empty strings ([] = none)"),
@@ -235,6 +296,27 @@ def apply_defaults(config: dict[str, Any]) -> None:
     for key in DEFAULTS:
         validate_value(key, config[PREFIX + key])
     check_prechat(config[PREFIX + "PRECHAT_FIELDS"], config[PREFIX + "PRECHAT_REQUIRED"])
+    languages = config[PREFIX + "LANGUAGES"]
+    if config[PREFIX + "DEFAULT_LANGUAGE"] not in languages:
+        raise ConfigError(
+            f"{PREFIX}DEFAULT_LANGUAGE must be one of {PREFIX}LANGUAGES, "
+            f"got {config[PREFIX + 'DEFAULT_LANGUAGE']!r}"
+        )
+    for key in ("CONSENT_TEXT", "MARKETING_CONSENT_TEXT"):
+        check_wording_languages(key, config[PREFIX + key], languages)
+
+
+def check_wording_languages(key: str, value: Any, languages: list[str]) -> None:
+    """A ``{language: text}`` wording may name offered languages only; raise naming the key.
+
+    Checked at start-up and again whenever the dashboard saves a wording.
+    """
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(languages))
+        if unknown:
+            raise ConfigError(
+                f"{PREFIX}{key} names languages missing from {PREFIX}LANGUAGES: {unknown}"
+            )
 
 
 def missing_required(fields: list[str], required: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ stays for a retry, and goes with the subject on erasure.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import smtplib
 import ssl
@@ -15,8 +16,10 @@ from email.utils import formataddr, make_msgid
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from flask_gdprchat.core.clock import utcnow
+from flask_gdprchat.core.database import scrub_free_space
 from flask_gdprchat.core.models import OutboundMail
 from flask_gdprchat.core.state import session
 
@@ -25,6 +28,28 @@ log = logging.getLogger("flask_gdprchat.core.mail")
 
 class MailError(RuntimeError):
     """The SMTP server could not be reached or refused the message."""
+
+
+class UnbuildableMail(MailError, ValueError):
+    """A mail that could never be sent (a header with a line break, for one).
+
+    Raised where the mail is written, so the form that wrote it can say so; such a
+    mail never enters the outbox.
+    """
+
+
+#: Failed attempts after which a mail is given up on (kept, marked failed).
+MAX_ATTEMPTS = 8
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long to wait after ``attempts`` failures: 1, 2, 4 ... minutes, at most 6 hours."""
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def _check_line(name: str, value: str) -> None:
+    if any(c in value for c in "\r\n\x00"):
+        raise UnbuildableMail(f"the mail's {name} must be one line")
 
 
 def queue_mail(
@@ -36,7 +61,15 @@ def queue_mail(
     headers: dict[str, str] | None = None,
     contact_id: int | None = None,
 ) -> OutboundMail:
-    """Put a message in the outbox (the caller commits, then calls :func:`deliver`)."""
+    """Put a message in the outbox (the caller commits, then calls :func:`deliver`).
+
+    Raises :class:`UnbuildableMail` (and queues nothing) for a mail that could
+    never be built: a bad one is refused here, not found at sending time.
+    """
+    _check_line("subject", subject)
+    _check_line("address", to)
+    for name, value in (headers or {}).items():
+        _check_line(f"{name} header", f"{name}{value}")
     mail = OutboundMail(
         to_address=to,
         subject=subject,
@@ -45,6 +78,10 @@ def queue_mail(
         headers=headers or {},
         contact_id=contact_id,
     )
+    try:
+        build_message(mail)
+    except (ValueError, TypeError) as exc:
+        raise UnbuildableMail(f"the mail cannot be built: {exc}") from None
     session().add(mail)
     return mail
 
@@ -119,16 +156,40 @@ def _withdraw_unwanted_campaign_mail(mails: list[OutboundMail]) -> list[Outbound
     return kept
 
 
-def deliver(mails: list[OutboundMail] | None = None) -> int:
-    """Send ``mails`` (default: the whole outbox); delivered ones leave the outbox.
+def _failed(mail: OutboundMail, error: str, *, final: bool = False) -> None:
+    """Count a failed attempt: try again after a back-off, or give up for good."""
+    now = utcnow()
+    mail.attempts = (mail.attempts or 0) + 1
+    mail.last_error = error[:255]
+    if final or mail.attempts >= MAX_ATTEMPTS:
+        mail.failed_at = now
+        log.error("mail %s given up after %s attempt(s): %s", mail.id, mail.attempts, error)
+    else:
+        mail.next_attempt_at = now + retry_delay(mail.attempts)
 
-    Campaign mail whose contact may no longer receive campaigns is withdrawn
-    instead. Returns how many were delivered. Raises :class:`MailError` when the server
-    cannot be reached at all; a refused message stays queued with its error.
+
+def due_mail() -> list[OutboundMail]:
+    """The outbox entries to try now: not given up on, and past their back-off."""
+    now = utcnow()
+    return list(session().scalars(
+        select(OutboundMail)
+        .where(OutboundMail.failed_at.is_(None),
+               or_(OutboundMail.next_attempt_at.is_(None), OutboundMail.next_attempt_at <= now))
+        .order_by(OutboundMail.id)
+    ))
+
+
+def deliver(mails: list[OutboundMail] | None = None) -> int:
+    """Send ``mails`` (default: the outbox entries due now); delivered ones leave it.
+
+    Each mail stands alone: one the server refuses, or one that cannot be built,
+    is set aside (retried after a back-off, given up after :data:`MAX_ATTEMPTS`)
+    and the others still go. Campaign mail whose contact may no longer receive
+    campaigns is withdrawn instead. Returns how many were delivered. Raises
+    :class:`MailError` when the server cannot be reached at all.
     """
     db = session()
-    if mails is None:
-        mails = list(db.scalars(select(OutboundMail).order_by(OutboundMail.id)))
+    mails = due_mail() if mails is None else [m for m in mails if m.failed_at is None]
     mails = _withdraw_unwanted_campaign_mail(mails)
     if not mails:
         return 0
@@ -136,18 +197,21 @@ def deliver(mails: list[OutboundMail] | None = None) -> int:
         smtp = _connect()
     except (OSError, smtplib.SMTPException) as exc:
         for mail in mails:
-            mail.attempts += 1
-            mail.last_error = type(exc).__name__
+            _failed(mail, type(exc).__name__)
         db.commit()
         raise MailError(f"cannot reach the mail server: {type(exc).__name__}") from exc
     delivered = 0
     try:
         for mail in mails:
             try:
-                smtp.send_message(build_message(mail))
-            except smtplib.SMTPException as exc:
-                mail.attempts += 1
-                mail.last_error = type(exc).__name__
+                message = build_message(mail)
+            except (ValueError, TypeError) as exc:
+                _failed(mail, f"cannot be built: {type(exc).__name__}", final=True)
+                continue
+            try:
+                smtp.send_message(message)
+            except (smtplib.SMTPException, ValueError) as exc:
+                _failed(mail, type(exc).__name__)
                 log.warning("mail %s refused by the server: %s", mail.id, type(exc).__name__)
                 continue
             db.delete(mail)
@@ -156,6 +220,10 @@ def deliver(mails: list[OutboundMail] | None = None) -> int:
         db.commit()
         with contextlib.suppress(OSError, smtplib.SMTPException):
             smtp.quit()
+    if delivered:
+        # Sent mail held addresses and privacy-link tokens: scrub them from the
+        # SQLite files too, not just from the table.
+        scrub_free_space()
     return delivered
 
 

@@ -66,6 +66,13 @@ def disconnect_agent(agent_id: int) -> int:
     return _disconnect(sids)
 
 
+def sign_in_sids(session_id: int) -> list[str]:
+    """The open sockets of one agent sign-in (gather before ending it)."""
+    return list(session().scalars(
+        select(LiveSocket.sid).where(LiveSocket.agent_session_id == session_id)
+    ))
+
+
 def end_conversations(conversation_ids: Iterable[int]) -> None:
     """Tell everyone in these conversations they are erased, then close visitor sockets.
 

@@ -14,14 +14,16 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from flask_gdprchat.core import audit
 from flask_gdprchat.core.config import config_value
+from flask_gdprchat.core.i18n import _, template_helpers, translate_default, visitor_locale
 from flask_gdprchat.core.models import Contact
 from flask_gdprchat.core.state import session
 from flask_gdprchat.core.subjects import contacts_for_email, normalise_email
+from flask_gdprchat.core.urls import external_url
 
 if TYPE_CHECKING:
     from flask_gdprchat.core.models import OutboundMail
@@ -75,30 +77,31 @@ def make_token(email: str) -> str | None:
     return _serializer().dumps([contacts[0].id, fingerprint(email, contacts)])
 
 
-def link_url(token: str) -> str:
-    """The absolute URL of the subject's page for ``token``."""
-    return url_for("gdprchat.privacy.subject_page", token=token, _external=True)
+def link_url(token: str, language: str | None = None) -> str:
+    """The absolute URL of the subject's page for ``token`` (in ``language``, if given)."""
+    extra = {"lang": language} if language else {}
+    return external_url("gdprchat.privacy.subject_page", token=token, **extra)
 
 
 def resolve(token: str) -> Subject:
     """The subject a token opens; raises :class:`LinkError` for a bad or dead link."""
     if not token or len(token) > 400:
-        raise LinkError("This privacy link is not valid.", 404)
+        raise LinkError(_("This privacy link is not valid."), 404)
     try:
         payload = _serializer().loads(token, max_age=config_value("TOKEN_MAX_AGE"))
     except SignatureExpired:
-        raise LinkError("This privacy link has expired.", 410) from None
+        raise LinkError(_("This privacy link has expired."), 410) from None
     except BadSignature:
-        raise LinkError("This privacy link is not valid.", 404) from None
+        raise LinkError(_("This privacy link is not valid."), 404) from None
     if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)):
-        raise LinkError("This privacy link is not valid.", 404)
+        raise LinkError(_("This privacy link is not valid."), 404)
     contact_id, signed_print = payload
     contact = session().get(Contact, contact_id)
     if contact is None or not contact.email:
-        raise LinkError("This privacy link no longer works.", 410)
+        raise LinkError(_("This privacy link no longer works."), 410)
     contacts = contacts_for_email(contact.email)
     if fingerprint(contact.email, contacts) != signed_print:
-        raise LinkError("This privacy link no longer works.", 410)
+        raise LinkError(_("This privacy link no longer works."), 410)
     return Subject(email=normalise_email(contact.email), contacts=contacts)
 
 
@@ -118,16 +121,22 @@ def queue_link_mail(email: str) -> OutboundMail | None:
     token = make_token(email)
     if token is None:
         return None
+    # Written in the language of the page the link was asked for on.
+    language = visitor_locale()
+    controller = translate_default("CONTROLLER_NAME", config_value("CONTROLLER_NAME"))
     context = {
-        "link": link_url(token),
+        **template_helpers(),
+        "lang": language,
+        "link": link_url(token, language),
         "hours": max(1, config_value("TOKEN_MAX_AGE") // 3600),
-        "controller_name": config_value("CONTROLLER_NAME"),
+        "controller_name": controller,
     }
     return queue_mail(
         normalise_email(email),
-        f"Your data at {config_value('CONTROLLER_NAME')}",
+        _("Your data at %(controller)s", controller=controller),
         render_template("gdprchat/mail/privacy_link.txt", **context),
         html=render_template("gdprchat/mail/privacy_link.html", **context),
+        headers={"Content-Language": language},
         contact_id=contacts[0].id,
     )
 

@@ -11,15 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import request
+from flask import Flask, request
 from flask import session as flask_session
 from flask_socketio import Namespace, SocketIO
 from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 
 from flask_gdprchat.chat import consent, conversations, workflow
-from flask_gdprchat.core import access
+from flask_gdprchat.core import access, security_log
 from flask_gdprchat.core.access import conversation_for_token
-from flask_gdprchat.core.identity import SESSION_KEY, agent_from_session
+from flask_gdprchat.core.identity import SESSION_KEY, agent_from_session, sign_in_from
 from flask_gdprchat.core.models import Agent, Conversation, LiveSocket, row_id
 from flask_gdprchat.core.push import (
     AGENTS_ROOM,
@@ -30,10 +31,16 @@ from flask_gdprchat.core.push import (
 from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
 from flask_gdprchat.sockets.errors import socket_error
+from flask_gdprchat.sockets.guard import PendingConnections, limit_socket_bodies
 from flask_gdprchat.team import agents
 
 #: Seconds over which ``MESSAGES_PER_10S`` is counted.
 FLOOD_WINDOW = 10.0
+#: Shortest gap between two relayed ``typing`` events of one socket, in seconds:
+#: the indicator needs no more, and more would reach every agent.
+TYPING_INTERVAL = 1.5
+#: Flood refusals within :data:`FLOOD_WINDOW` after which the socket is closed.
+FLOOD_DISCONNECT_AFTER = 30
 
 
 @dataclass
@@ -44,6 +51,10 @@ class _Client:
     #: The visitor accepted the policy version in force when it connected.
     consent_current: bool = True
     sent: deque[float] = field(default_factory=deque)
+    #: When this socket's last ``typing`` was relayed.
+    typed_at: float = -TYPING_INTERVAL
+    #: Times this socket was refused for flooding, within the last window.
+    refusals: deque[float] = field(default_factory=deque)
 
     def flooding(self, limit: int) -> bool:
         """Count one message; True when over ``limit`` in the last ten seconds."""
@@ -54,6 +65,22 @@ class _Client:
             return True
         self.sent.append(now)
         return False
+
+    def typing_too_often(self) -> bool:
+        """True when a ``typing`` came sooner than :data:`TYPING_INTERVAL` after the last."""
+        now = time.monotonic()
+        if now - self.typed_at < TYPING_INTERVAL:
+            return True
+        self.typed_at = now
+        return False
+
+    def persistent_flooder(self) -> bool:
+        """Count one flood refusal; True once they pile up past :data:`FLOOD_DISCONNECT_AFTER`."""
+        now = time.monotonic()
+        while self.refusals and now - self.refusals[0] > FLOOD_WINDOW:
+            self.refusals.popleft()
+        self.refusals.append(now)
+        return len(self.refusals) > FLOOD_DISCONNECT_AFTER
 
 
 def _sid() -> str:
@@ -86,9 +113,17 @@ class ChatNamespace(Namespace):
     agent fails at once; a visitor's token must open the conversation named.
     """
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, pending: PendingConnections | None = None) -> None:
         super().__init__(namespace)
         self._clients: dict[str, _Client] = {}
+        self._pending = pending
+
+    def _authenticated(self) -> None:
+        """This socket proved who it is: lift the unauthenticated-connection bounds."""
+        if self._pending is not None:
+            eio_sid = self.server.manager.eio_sid_from_sid(_sid(), NAMESPACE)
+            if eio_sid is not None:
+                self._pending.authenticated(eio_sid)
 
     # -- connection ---------------------------------------------------------------------
 
@@ -98,6 +133,7 @@ class ChatNamespace(Namespace):
         if token:
             conversation = conversation_for_token(token) if isinstance(token, str) else None
             if conversation is None:
+                security_log.refused("connect", "unknown_visitor_token")
                 raise ConnectionRefusedError("unknown or expired visitor token")
             self._clients[_sid()] = _Client(
                 visitor_token=token,
@@ -106,15 +142,19 @@ class ChatNamespace(Namespace):
             self.enter_room(_sid(), conversation_room(conversation.id))
             db.add(LiveSocket(sid=_sid(), conversation_id=conversation.id))
             db.commit()
+            self._authenticated()
             return
-        agent = agent_from_session(flask_session.get(SESSION_KEY))
-        if agent is None:
+        sign_in = sign_in_from(flask_session.get(SESSION_KEY))
+        if sign_in is None:
+            security_log.refused("connect", "not_signed_in")
             raise ConnectionRefusedError("sign in as an agent or give a visitor token")
+        agent = sign_in.agent
         self._clients[_sid()] = _Client()
         self.enter_room(_sid(), AGENTS_ROOM)
         self.enter_room(_sid(), agent_room(agent.id))
-        db.add(LiveSocket(sid=_sid(), agent_id=agent.id))
+        db.add(LiveSocket(sid=_sid(), agent_id=agent.id, agent_session_id=sign_in.session_id))
         db.commit()
+        self._authenticated()
 
     def on_disconnect(self, reason: Any = None) -> None:
         self._clients.pop(_sid(), None)
@@ -143,6 +183,13 @@ class ChatNamespace(Namespace):
         agent = self._agent()
         return agent, "" if agent is not None else "your session has ended"
 
+    def _flood_refusal(self, client: _Client, event: str, error: str) -> dict[str, Any]:
+        """Refuse a flooded event; close the socket of a client that keeps on."""
+        if client.persistent_flooder():
+            security_log.refused(event, "persistent_flood_disconnected")
+            self.disconnect(_sid())
+        return _refuse(error)
+
     def _relay(self, event: str, data: Any, rooms: list[str], skip_sid: str | None = None) -> None:
         # One emit to several rooms: a socket in more than one gets it once.
         self.socketio.emit(event, data, namespace=NAMESPACE, to=rooms, skip_sid=skip_sid)
@@ -156,6 +203,7 @@ class ChatNamespace(Namespace):
             return _refuse("send {conversation_id, text}")
         try:
             text, masked = conversations.prepare_text(data.get("text"))
+            client_msg_id = conversations.check_client_msg_id(data.get("client_msg_id"))
         except conversations.ChatError as exc:
             return _refuse(exc.error)
         conversation_id = _as_id(data.get("conversation_id"))
@@ -163,6 +211,8 @@ class ChatNamespace(Namespace):
             # The lean form of the same access rule: this runs for every message.
             own = access.visitor_access(client.visitor_token, conversation_id)
             if own is None:
+                security_log.refused("send_message", "not_own_conversation",
+                                     conversation=conversation_id)
                 return _refuse("not your conversation")
             if not client.consent_current:
                 return _refuse("consent_required: accept the current privacy policy first")
@@ -186,11 +236,25 @@ class ChatNamespace(Namespace):
             target_id, contact_id = conversation.id, conversation.contact_id
             active_at = conversation.contact.last_activity_at
             author, author_name, agent_id = "agent", agent.public_name, agent.id
+        if client_msg_id is not None:
+            # A retry of a message already stored: the same ack, nothing new.
+            stored = conversations.stored_under_client_id(target_id, client_msg_id)
+            if stored is not None:
+                return {"ok": True, "message": stored, "duplicate": True}
         if client.flooding(setting("MESSAGES_PER_10S")):
-            return _refuse("too many messages: wait a few seconds")
-        message_id, created = conversations.store_message(
-            target_id, contact_id, author, text, agent_id=agent_id, contact_active_at=active_at
-        )
+            return self._flood_refusal(client, "send_message", "too many messages: wait a few seconds")
+        try:
+            message_id, created = conversations.store_message(
+                target_id, contact_id, author, text, agent_id=agent_id,
+                contact_active_at=active_at, client_msg_id=client_msg_id,
+            )
+        except IntegrityError:
+            # The same retry arrived twice at once: the other one stored it.
+            session().rollback()
+            stored = conversations.stored_under_client_id(target_id, client_msg_id or "")
+            if stored is None:
+                raise
+            return {"ok": True, "message": stored, "duplicate": True}
         payload = conversations.message_payload(
             message_id, target_id, author, author_name, text, created, agent_id=agent_id,
             masked=masked,
@@ -248,8 +312,12 @@ class ChatNamespace(Namespace):
         conversation_id = _as_id(data.get("conversation_id")) if isinstance(data, dict) else None
         if client is None or conversation_id is None:
             return _refuse("send {conversation_id}")
+        if client.typing_too_often():
+            return self._flood_refusal(client, "typing", "too many typing events")
         if client.visitor_token is not None:
-            if access.visitor_may_access(client.visitor_token, conversation_id) is None:
+            if access.visitor_access(client.visitor_token, conversation_id) is None:
+                security_log.refused("typing", "not_own_conversation",
+                                     conversation=conversation_id)
                 return _refuse("not your conversation")
             body = {"conversation_id": conversation_id, "author": "visitor"}
             rooms = [conversation_room(conversation_id), AGENTS_ROOM]
@@ -315,9 +383,14 @@ def _mark_read(conversation_id: int) -> None:
     db.commit()
 
 
-def register(socketio: SocketIO) -> None:
-    """Attach the namespace to ``socketio``, with its failure answer."""
-    socketio.on_namespace(ChatNamespace(NAMESPACE))
+def register(app: Flask, socketio: SocketIO, *, max_body: int) -> None:
+    """Attach the namespace to ``socketio``, with its failure answer and its bounds."""
+    pending = None
+    if socketio.server is not None:  # a host may initialise its own SocketIO later
+        pending = PendingConnections(socketio)
+        pending.install()
+        limit_socket_bodies(app, socketio, max_body)
+    socketio.on_namespace(ChatNamespace(NAMESPACE, pending))
     socketio.on_error(NAMESPACE)(socket_error)
 
 

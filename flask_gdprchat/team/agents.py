@@ -15,9 +15,11 @@ from sqlalchemy import func, select, update
 from flask_gdprchat.core import access, audit, signals
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.config import PERMISSIONS
+from flask_gdprchat.core.identity import end_all_sign_ins
 from flask_gdprchat.core.models import Agent, Conversation
 from flask_gdprchat.core.passwords import hash_password
 from flask_gdprchat.core.presence import PRESENCES
+from flask_gdprchat.core.push import disconnect_agent
 from flask_gdprchat.core.state import session
 
 #: What a purged agent's messages show instead of its first name.
@@ -151,15 +153,27 @@ def _keep_an_admin(agent: Agent) -> None:
 
 
 def _end_sessions(agent: Agent) -> None:
-    # The epoch ends every signed-in browser at its next request; the sockets
-    # are closed after the commit by the caller (see :func:`_close_sockets`).
+    # The epoch ends every signed-in browser at its next request and the
+    # sign-in rows go too; the sockets are closed after the commit by the caller
+    # (see :func:`_close_sockets`).
     agent.session_epoch = (agent.session_epoch or 0) + 1
+    end_all_sign_ins(agent.id)
 
 
 def _close_sockets(agent_id: int) -> None:
-    from flask_gdprchat.core.push import disconnect_agent
-
     disconnect_agent(agent_id)
+
+
+def sign_out_everywhere(agent_id: int, *, actor: str) -> None:
+    """End every sign-in of an agent, on every device, and close its sockets. Commits.
+
+    The agent can sign in again at once: nothing else about it changes.
+    """
+    agent = get_agent(agent_id)
+    _end_sessions(agent)
+    audit.record("agent_signed_out_everywhere", actor=actor, agent=agent.id)
+    session().commit()
+    _close_sockets(agent.id)
 
 
 def get_agent(agent_id: int) -> Agent:

@@ -1,10 +1,11 @@
 """The widget's JSON API: start a chat, read its history, renew consent.
 
-Errors are JSON ``{"error": ..., "field" or "fields": ...}`` naming what to fix;
-a refused request stores nothing.
+Errors are JSON ``{"error": ..., "field" or "fields": ...}`` naming what to fix,
+in the visitor's language; a refused request stores nothing.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -13,9 +14,11 @@ from marshmallow import ValidationError
 from flask_gdprchat.chat import consent, conversations
 from flask_gdprchat.chat.inbox import conversation_summary
 from flask_gdprchat.chat.schemas import load_prechat, load_reconsent
-from flask_gdprchat.core import access, push
+from flask_gdprchat.core import access, push, security_log, throttle
+from flask_gdprchat.core.i18n import _, visitor_locale
 from flask_gdprchat.core.models import Conversation
 from flask_gdprchat.core.settings import setting
+from flask_gdprchat.core.state import session
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -26,12 +29,28 @@ def _error(status: int, error: str, **extra: Any) -> Any:
     return response
 
 
+def _plain(messages: Any) -> Any:
+    """Validation messages as JSON, each field a list of texts in the visitor's language.
+
+    The schemas' fixed messages are msgids, translated here; validators' messages
+    were translated as they ran (looking them up again leaves them as they are).
+    """
+    if isinstance(messages, dict):
+        return {str(k): _plain(v) if isinstance(v, (dict, list)) else [_(str(v))]
+                for k, v in messages.items()}
+    if isinstance(messages, list):
+        return [_plain(m) if isinstance(m, (dict, list)) else _(str(m)) for m in messages]
+    return [_(str(messages))]
+
+
 def _validation_error(exc: ValidationError) -> Any:
-    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    messages = _plain(exc.messages if isinstance(exc.messages, dict)
+                      else {"_schema": exc.messages})
     names = sorted(k for k in messages if k != "_schema")
     status = 400 if names == ["consent"] else 422
     if not names:
-        return _error(400, "; ".join(str(m) for m in messages.get("_schema", [])) or "bad request")
+        return _error(400, "; ".join(str(m) for m in messages.get("_schema", []))
+                      or _("bad request"))
     first = messages[names[0]]
     text = first[0] if isinstance(first, list) and first else str(first)
     return _error(status, f"{names[0]}: {text}", field=names[0], fields=messages)
@@ -44,18 +63,24 @@ def _bearer() -> str | None:
 
 
 def _visitor_conversation(conversation_id: int) -> Conversation | None:
-    return access.visitor_may_access(_bearer(), conversation_id)
+    conversation = access.visitor_may_access(_bearer(), conversation_id)
+    if conversation is None:
+        security_log.refused(request.endpoint or "api", "token_does_not_open_conversation",
+                             conversation=conversation_id)
+    return conversation
 
 
 @bp.route("/config")
 def widget_config() -> Any:
     """What the widget needs before consent: nothing about the visitor."""
+    wordings = consent.consent_wordings()
     return jsonify(
+        locale=visitor_locale(),
         policy_version=setting("PRIVACY_POLICY_VERSION"),
         prechat_fields=list(setting("PRECHAT_FIELDS")),
         prechat_required=list(setting("PRECHAT_REQUIRED")),
-        consent_text=setting("CONSENT_TEXT"),
-        marketing_consent_text=setting("MARKETING_CONSENT_TEXT"),
+        consent_text=wordings[consent.PRIVACY_POLICY],
+        marketing_consent_text=wordings[consent.MARKETING],
         max_message_length=setting("MAX_MESSAGE_LENGTH"),
     )
 
@@ -69,6 +94,12 @@ def start() -> Any:
         form = load_prechat(data, identified=identity is not None)
     except ValidationError as exc:
         return _validation_error(exc)
+    if not throttle.allow("conversation_start", request.remote_addr or "unknown",
+                          limit=setting("CONVERSATION_STARTS_PER_HOUR"),
+                          window=dt.timedelta(hours=1)):
+        session().commit()
+        security_log.refused("start_conversation", "throttled")
+        return _error(429, _("Too many chats started from here. Please try again later."))
     try:
         started = conversations.start_conversation(form, identity)
     except conversations.ChatError as exc:
@@ -89,7 +120,7 @@ def messages(conversation_id: int) -> Any:
     """The history of the visitor's own conversation (``Authorization: Bearer``)."""
     conversation = _visitor_conversation(conversation_id)
     if conversation is None:
-        return _error(404, "no such conversation for this token")
+        return _error(404, _("no such conversation for this token"))
     response = jsonify(
         conversation_id=conversation.id,
         status=conversation.status,
@@ -107,7 +138,7 @@ def renew(conversation_id: int) -> Any:
     """A returning visitor accepts the policy version now in force."""
     conversation = _visitor_conversation(conversation_id)
     if conversation is None:
-        return _error(404, "no such conversation for this token")
+        return _error(404, _("no such conversation for this token"))
     try:
         form = load_reconsent(request.get_json(silent=True))
         conversations.renew_consent(conversation, form)

@@ -13,11 +13,14 @@ from typing import Any
 from flask import Blueprint, make_response, render_template, request
 
 from flask_gdprchat.chat.campaigns import BadUnsubscribeToken, contact_id_from_token
+from flask_gdprchat.core.i18n import _, page_context
 from flask_gdprchat.core.models import Contact
 from flask_gdprchat.core.state import session
 from flask_gdprchat.rights.objection import unsubscribe_contact
 
 bp = Blueprint("unsubscribe", __name__, url_prefix="/unsubscribe")
+# In the visitor's language (the browser's, or the one picked on the page).
+bp.context_processor(page_context)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Any:
@@ -37,8 +40,8 @@ def _contact(token: str) -> tuple[Contact | None, Any]:
     contact = session().get(Contact, contact_id)
     if contact is None:
         # Erased since the mail was sent: nothing is held, so nothing can be sent.
-        return None, _page("invalid.html", 404, reason="we hold no data for this link any more",
-                           expired=False)
+        return None, _page("invalid.html", 404,
+                           reason=_("we hold no data for this link any more"), expired=False)
     return contact, None
 
 
@@ -48,7 +51,9 @@ def confirm(token: str) -> Any:
     contact, error = _contact(token)
     if contact is None:
         return error
-    if request.method == "GET":
+    # GET and HEAD (Flask adds HEAD to every GET route) only show the page:
+    # mail scanners and link previewers send both. Only the POST unsubscribes.
+    if request.method != "POST":
         return _page("confirm.html", already=contact.unsubscribed_at is not None)
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
     unsubscribe_contact(contact, channel="one_click" if one_click else "link")
