@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from flask_gdprchat.chat.campaigns import create_and_send, run_automatic_campaigns
 from flask_gdprchat.core.eligibility import may_receive_campaigns, may_receive_campaigns_clause
@@ -12,6 +12,12 @@ from flask_gdprchat.core.models import Campaign, CampaignDelivery, Contact, Mess
 from flask_gdprchat.core.state import session
 from tests.plugins.admin import ADMIN_URL
 from tests.plugins.mail import body_html, body_text
+
+
+@pytest.fixture
+def app(make_app):
+    """Campaigns here are sent outside a request, as the CLI and scheduler do."""
+    return make_app(GDPRCHAT_PUBLIC_URL="https://shop.example")
 
 
 @pytest.fixture
@@ -42,7 +48,7 @@ def test_an_email_campaign_reaches_only_consenting_contacts(app, smtp_server, au
     assert message["X-Envelope-To"] == "yes@example.test"
     assert message["Subject"] == "Spring news"
     link = message["List-Unsubscribe"].strip("<>")
-    assert link.startswith("http://localhost/gdprchat/unsubscribe/")
+    assert link.startswith("https://shop.example/gdprchat/unsubscribe/")  # GDPRCHAT_PUBLIC_URL
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert link in body_text(message)
     assert "Flowers <b>now</b>." in body_text(message)
@@ -146,3 +152,42 @@ def test_an_automatic_campaign_needs_a_delay(app, admin_client, csrf_from):
     assert "needs a delay" in response.get_data(as_text=True)
     with app.app_context():
         assert session().scalars(select(Campaign)).all() == []
+
+
+# -- links in mail sent outside a request ------------------------------------------------
+
+
+def test_campaign_links_use_the_public_url_outside_a_request(app, make_contact, smtp_server):
+    app.config["GDPRCHAT_PUBLIC_URL"] = "https://shop.example/store"
+    make_contact("yes@example.test")
+    result = app.test_cli_runner().invoke(
+        args=["gdprchat", "send-campaign", "--subject", "News", "--body", "Hello"])
+    assert result.exit_code == 0, result.output
+    message = smtp_server.wait_for(1)[0]
+    assert message["List-Unsubscribe"].startswith("<https://shop.example/store/gdprchat/unsubscribe/")
+
+
+def test_without_a_public_url_no_campaign_mail_goes_out(app, make_contact, smtp_server):
+    app.config["GDPRCHAT_PUBLIC_URL"] = None  # and no SERVER_NAME either
+    make_contact("yes@example.test")
+    result = app.test_cli_runner().invoke(
+        args=["gdprchat", "send-campaign", "--subject", "News", "--body", "Hello"])
+    assert result.exit_code == 1
+    assert "GDPRCHAT_PUBLIC_URL" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert smtp_server.messages == []
+    with app.app_context():
+        assert session().scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_the_scheduler_sends_no_automatic_campaign_without_a_public_url(app, make_contact,
+                                                                        caplog):
+    app.config["GDPRCHAT_PUBLIC_URL"] = None
+    make_contact("yes@example.test")
+    with app.app_context():
+        session().add(Campaign(name="Welcome", subject="Welcome", body="Hi", channel="email",
+                               kind="automatic", delay_days=0, is_active=True))
+        session().commit()
+        with caplog.at_level("ERROR"):
+            assert run_automatic_campaigns(dt.datetime(2100, 1, 1)) == 0
+    assert "GDPRCHAT_PUBLIC_URL" in caplog.text

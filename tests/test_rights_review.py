@@ -131,6 +131,7 @@ def test_unsubscribing_one_contact_stops_campaigns_to_the_whole_subject(app, mak
 @pytest.mark.parametrize("channel", ["email", "chat"])
 def test_a_running_campaign_skips_a_contact_unsubscribed_meanwhile(app, make_contact,
                                                                    smtp_server, channel):
+    app.config["GDPRCHAT_PUBLIC_URL"] = "https://shop.example"  # sent outside a request
     leaving = make_contact("leaving@example.test")
     staying = make_contact("staying@example.test")
     with app.app_context():
@@ -157,6 +158,7 @@ def test_a_running_campaign_skips_a_contact_unsubscribed_meanwhile(app, make_con
 
 def test_campaign_mail_still_queued_is_not_sent_after_an_objection(app, make_contact,
                                                                    smtp_server):
+    app.config["GDPRCHAT_PUBLIC_URL"] = "https://shop.example"  # sent outside a request
     contact_id = make_contact("queued@example.test")
     with app.app_context():
         campaign = Campaign(name="n", subject="News", body="Hello", channel="email")
