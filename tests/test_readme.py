@@ -68,6 +68,40 @@ def test_the_first_example_and_its_commands_work_as_written(tmp_path: Path) -> N
     assert (tmp_path / "instance" / "gdprchat.sqlite3").exists()
 
 
+@pytest.mark.slow
+def test_python_yourapp_py_serves_the_page_as_pasted(tmp_path: Path) -> None:
+    """``python yourapp.py``, exactly as the README says, serves the site on port 5000."""
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", 5000)) != 0, "port 5000 is taken; the test needs it"
+    (tmp_path / "yourapp.py").write_text(PYTHON_BLOCKS[0])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "GDPRCHAT_"))}
+    log = tmp_path / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "yourapp.py"], cwd=tmp_path, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        page = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                page = requests.get("http://127.0.0.1:5000/", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)  # the server is still starting: nothing to wait on but the port
+        assert proc.poll() is None, log.read_text()
+        assert page is not None and page.status_code == 200
+        assert '<script src="/gdprchat/widget.js" defer></script>' in page.text
+        assert requests.get("http://127.0.0.1:5000/gdprchat/agent/login", timeout=5).ok
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def test_every_setting_is_in_the_readme_table_with_its_default() -> None:
     pattern = re.compile(r"^\| `GDPRCHAT_(\w+)`( ✎)? \| `([^`]*)` \|", re.M)
     rows = {m.group(1): m for m in pattern.finditer(README)}
