@@ -182,6 +182,11 @@ class AgentCreateForm(AdminSecureForm):
 
     email = EmailField("E-mail", validators=[InputRequired()])
     full_name = StringField("Full name", validators=[InputRequired()])
+    display_name = StringField(
+        "Display name", validators=[Optional()],
+        description="What visitors see beside replies, such as Jane or Jane S. Leave empty "
+        "for the first name (titles such as Dr. are skipped).",
+    )
     password = PasswordField(
         "Password", validators=[InputRequired()], description="At least 10 characters."
     )
@@ -195,6 +200,10 @@ class AgentCreateForm(AdminSecureForm):
 class AgentEditForm(AdminSecureForm):
     """What can change on a team member (deleting is its own action)."""
 
+    display_name = StringField(
+        "Display name", validators=[Optional()],
+        description="What visitors see beside replies. Leave empty to keep it.",
+    )
     permissions = CheckboxesField(
         "Permissions", choices=[SelectChoice(p, PERMISSION_LABELS[p]) for p in PERMISSIONS]
     )

@@ -16,6 +16,21 @@ def contact_label(contact: Contact) -> str:
     return contact.name or f"{conversations.VISITOR_FALLBACK_NAME} {contact.id}"
 
 
+def avatar(contact: Contact) -> dict[str, Any]:
+    """Initials and a hue for the contact's avatar, both stable for the contact.
+
+    A named contact shows the initials of up to two words; an anonymous one the
+    last two digits of its number, matching its label "Visitor <id>". The hue
+    steps by the golden angle, so contacts that arrive one after another get
+    colours far apart.
+    """
+    if contact.name and contact.name.strip():
+        initials = "".join(word[0] for word in contact.name.split()[:2]).upper()
+    else:
+        initials = str(contact.id)[-2:]
+    return {"initials": initials, "hue": (contact.id * 137) % 360}
+
+
 def conversation_summary(conversation: Conversation, contact: Contact) -> dict[str, Any]:
     """How the inbox lists a conversation (for agents only)."""
     return {
@@ -23,6 +38,7 @@ def conversation_summary(conversation: Conversation, contact: Contact) -> dict[s
         "contact_id": contact.id,
         "contact_name": conversations.visitor_name(contact),
         "contact_label": contact_label(contact),
+        "avatar": avatar(contact),
         "identified": not contact.is_anonymous,
         "status": conversation.status or "open",
         "assignee_id": conversation.assigned_agent_id,

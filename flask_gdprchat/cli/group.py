@@ -74,6 +74,8 @@ def init_db_command() -> None:
 @gdprchat_cli.command("create-agent")
 @click.argument("email")
 @click.option("--name", required=True, help="Full name shown to colleagues.")
+@click.option("--display-name", help="Name visitors see; default: the first name that is not a "
+              "title such as Dr. (from --name).")
 @click.option("--password", help="Prompted for when not given.")
 @click.option(
     "--permission",
@@ -86,7 +88,8 @@ def init_db_command() -> None:
 @with_appcontext
 @command_errors
 def create_agent_command(
-    email: str, name: str, password: str | None, permissions: tuple[str, ...], admin: bool
+    email: str, name: str, display_name: str | None, password: str | None,
+    permissions: tuple[str, ...], admin: bool,
 ) -> None:
     """Add a team member who can sign in to the agent console."""
     from flask_gdprchat.core.state import session
@@ -99,8 +102,8 @@ def create_agent_command(
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     agent = create_agent(
         email, name, password, permissions=permissions or ("send_messages",), admin=admin,
-        actor="cli",
+        actor="cli", display_name=display_name,
     )
     session().commit()
     role = "admin" if admin else ", ".join(agent.permission_set) or "no permissions"
-    click.echo(f"Agent {agent.email} created ({role}).")
+    click.echo(f"Agent {agent.email} created ({role}); visitors see {agent.public_name}.")

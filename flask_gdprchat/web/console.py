@@ -14,10 +14,11 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy import func, select
 
 from flask_gdprchat.chat import conversations
-from flask_gdprchat.chat.inbox import conversation_summary
+from flask_gdprchat.chat.inbox import avatar, contact_label, conversation_summary
+from flask_gdprchat.chat.saved_replies import saved_replies
 from flask_gdprchat.core import access
 from flask_gdprchat.core.identity import agent_required, current_agent
-from flask_gdprchat.core.models import Contact, Conversation, Message, row_id
+from flask_gdprchat.core.models import Agent, Contact, Conversation, Message, row_id
 from flask_gdprchat.core.state import session
 
 bp = Blueprint("console", __name__, url_prefix="/agent")
@@ -36,7 +37,7 @@ def inbox_rows(limit: int = INBOX_SIZE) -> list[dict[str, Any]]:
         .subquery()
     )
     rows = db.execute(
-        select(Conversation, Contact, Message.text, Message.author)
+        select(Conversation, Contact, Message.text, Message.author, Message.agent_id)
         .join(Contact, Contact.id == Conversation.contact_id)
         .outerjoin(last_ids, last_ids.c.conversation_id == Conversation.id)
         .outerjoin(Message, Message.id == last_ids.c.last_id)
@@ -44,12 +45,23 @@ def inbox_rows(limit: int = INBOX_SIZE) -> list[dict[str, Any]]:
         .limit(limit)
     ).all()
     out = []
-    for conversation, contact, text, author in rows:
+    for conversation, contact, text, author, agent_id in rows:
         summary = conversation_summary(conversation, contact)
         summary["preview"] = (text or "")[:PREVIEW_LENGTH]
         summary["preview_author"] = author
+        summary["preview_agent_id"] = agent_id
         out.append(summary)
     return out
+
+
+def team_roster() -> list[dict[str, Any]]:
+    """The team members a conversation can be assigned to, for the console's menus."""
+    agents = session().scalars(
+        select(Agent).where(Agent.is_active.is_(True), Agent.deleted_at.is_(None))
+        .order_by(Agent.id)
+    )
+    return [{"id": agent.id, "name": agent.public_name, "presence": agent.presence}
+            for agent in agents if access.agent_may_be_assigned(agent)]
 
 
 def _viewable(conversation_id: int) -> Conversation:
@@ -64,6 +76,8 @@ def contact_details(contact: Contact) -> dict[str, Any]:
     """The contact panel's facts (shown to signed-in agents only)."""
     return {
         "id": contact.id,
+        "label": contact_label(contact),
+        "avatar": avatar(contact),
         "name": contact.name,
         "email": contact.email,
         "company": contact.company,
@@ -90,8 +104,11 @@ def inbox() -> str:
         rows=inbox_rows(),
         conversation=conversation,
         contact=conversation.contact if conversation else None,
+        summary=conversation_summary(conversation, conversation.contact) if conversation else None,
         can_reply=access.agent_may_reply(current_agent, conversation) if conversation else False,
         can_edit=access.agent_can(current_agent, "edit_messages"),
+        can_work=access.agent_can(current_agent, "send_messages"),
+        team=team_roster(),
     )
 
 
@@ -106,7 +123,17 @@ def conversation_json(conversation_id: int) -> Any:
         messages=conversations.history(conversation),
         can_reply=access.agent_may_reply(current_agent, conversation),
         can_edit=access.agent_can(current_agent, "edit_messages"),
+        can_work=access.agent_may_work(current_agent, conversation),
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/saved-replies.json")
+@agent_required()
+def saved_replies_json() -> Any:
+    """The saved replies, for the reply box's ``/`` list."""
+    response = jsonify(saved_replies=saved_replies())
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -120,5 +147,6 @@ def contact_panel(conversation_id: int) -> Any:
         "gdprchat/console/_contact_panel.html",
         conversation=conversation,
         contact=conversation.contact,
+        summary=conversation_summary(conversation, conversation.contact),
     )
     return html, 200, {"Cache-Control": "no-store"}
