@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test schema wheel bench docs clean
+.PHONY: run test test-lowest schema wheel bench docs clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,21 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The same suite on the oldest release of every dependency pyproject.toml declares,
+# so the minimums it states stay true. Rebuilt from scratch when pyproject.toml changes.
+VENV_LOWEST := .venv-lowest
+STAMP_LOWEST := $(VENV_LOWEST)/.installed
+
+$(STAMP_LOWEST): setup.cfg pyproject.toml tools/lowest_constraints.py
+	$(PYTHON) -m venv --clear $(VENV_LOWEST)
+	$(VENV_LOWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) tools/lowest_constraints.py > $(VENV_LOWEST)/constraints.txt
+	$(VENV_LOWEST)/bin/python -m pip install --quiet -c $(VENV_LOWEST)/constraints.txt -e '.[test]'
+	touch $(STAMP_LOWEST)
+
+test-lowest: $(STAMP_LOWEST)
+	$(VENV_LOWEST)/bin/python -m pytest
 
 # Rewrite the initial migration from the models (only before the first release).
 schema: $(STAMP)
@@ -35,4 +50,4 @@ docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(VENV_LOWEST) build dist *.egg-info
