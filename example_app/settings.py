@@ -51,6 +51,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MAIL_DEFAULT_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "Brightsmile Dental <hello@brightsmile.example>"
         ),
+        # Links in mail sent by the command line or the scheduler point here.
+        "GDPRCHAT_PUBLIC_URL": os.environ.get("PUBLIC_URL")
+        or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}",
         # A redis:// URL here lets several server processes share the chat.
         "GDPRCHAT_MESSAGE_QUEUE": os.environ.get("GDPRCHAT_MESSAGE_QUEUE") or None,
         "GDPRCHAT_CONTROLLER_NAME": "Brightsmile Dental Clinic",

@@ -27,7 +27,10 @@ class SignOutForm(FlaskForm):
 
 @bp.app_context_processor
 def clinic_facts() -> dict[str, Any]:
-    return {"clinic": CLINIC, "opening_hours": OPENING_HOURS, "sign_out_form": SignOutForm()}
+    # Plain facts only: a form here would make a CSRF token, and so a session
+    # cookie, on every page before the visitor agreed to anything, and would
+    # fail outside a request (mail rendered by the command line).
+    return {"clinic": CLINIC, "opening_hours": OPENING_HOURS}
 
 
 @bp.route("/")
@@ -74,7 +77,8 @@ def sign_in() -> Any:
 @bp.route("/patients/")
 @login_required
 def patient_area() -> str:
-    return render_template("patient_area.html", patient=current_user)
+    return render_template("patient_area.html", patient=current_user,
+                           sign_out_form=SignOutForm())
 
 
 @bp.route("/patients/sign-out", methods=["POST"])

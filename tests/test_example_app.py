@@ -174,3 +174,19 @@ def test_signed_in_patient_skips_the_pre_chat_fields_in_chromium(
     assert page.get_by_role("cell", name="€65").first.is_visible()
     screenshot(page, "example-prices")
     page.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/treatments", "/prices", "/contact", "/gdprchat/widget.js",
+                                  "/gdprchat/api/config"])
+def test_no_cookie_is_set_before_consent(site: Flask, path: str) -> None:
+    """What a data-protection officer checks first: visiting sets no cookie at all."""
+    response = site.test_client().get(path)
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers, response.headers.get("Set-Cookie")
+
+
+def test_send_campaign_on_the_example_site_works_from_the_command_line(site: Flask) -> None:
+    result = site.test_cli_runner().invoke(
+        args=["gdprchat", "send-campaign", "--subject", "Checkup", "--body", "Time for one."])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
