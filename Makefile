@@ -5,8 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# `make run` needs only the package itself: the test tools (a browser driver,
+# database drivers) would triple the first install for nothing.
+RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test test-lowest schema wheel bench docs clean
+.PHONY: run test test-lowest schema wheel bench docs i18n-extract i18n-update i18n-compile clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +17,13 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(PY) -m example_app
 
 test: $(STAMP)
@@ -44,6 +53,25 @@ wheel: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/purge.py
+
+# Translations, in the chat's own gettext domain "gdprchat" (see babel.cfg).
+# extract: every visitor-facing string into the template gdprchat.pot;
+# update: merge it into each language's gdprchat.po (new strings arrive empty);
+# compile: the .mo files the package ships (committed; a test checks they are fresh).
+I18N := flask_gdprchat/translations
+PYBABEL := $(VENV)/bin/pybabel
+
+i18n-extract: $(STAMP)
+	$(PYBABEL) extract -F babel.cfg -k lazy_gettext -k N_ --no-wrap --sort-by-file \
+		--project=flask-gdprchat --copyright-holder="The flask-gdprchat developers" \
+		--msgid-bugs-address=https://github.com/flask-gdprchat/flask-gdprchat/issues \
+		-o $(I18N)/gdprchat.pot .
+
+i18n-update: $(STAMP)
+	$(PYBABEL) update -D gdprchat -i $(I18N)/gdprchat.pot -d $(I18N) --no-wrap --ignore-obsolete
+
+i18n-compile: $(STAMP)
+	$(PYBABEL) compile -D gdprchat -d $(I18N) --statistics
 
 # The reference documentation, warnings as errors, into docs/_build/html.
 docs: $(STAMP)

@@ -20,6 +20,17 @@ class _NoProductionNotice(logging.Filter):
         return "production deployment" not in record.getMessage()
 
 
+class _QuietChatTraffic(logging.Filter):
+    """Drop the access-log lines of successful Socket.IO polls: a chat window polls
+    every few seconds and would push the URLs and the demo login off the screen.
+    Errors, and every page request, are still shown."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = record.getMessage()
+        return not ("/socket.io/" in line and record.levelno <= logging.INFO
+                    and '" 200 ' in line)
+
+
 def main() -> None:
     app = create_app()
     accounts = set_up(app)
@@ -29,6 +40,7 @@ def main() -> None:
     print(welcome(app, accounts, f"http://{host}:{port}"), flush=True)
     # Printed when standard input is not a terminal (a script, CI, a container).
     logging.getLogger("werkzeug").addFilter(_NoProductionNotice())
+    logging.getLogger("werkzeug").addFilter(_QuietChatTraffic())
     chat.socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
 
 

@@ -35,7 +35,7 @@ def test_an_admin_edits_retention_and_the_privacy_page_states_it(
     screenshot(page, "admin-retention-error")
     page.fill("input[name=anonymous_retention_days]", "314")
     page.get_by_role("button", name="Save settings").click()
-    assert page.get_by_text("setting(s) changed").is_visible()
+    assert page.get_by_text("Saved: 1 setting changed.").is_visible()
     screenshot(page, "admin-retention-saved")
     page.goto(f"{server.url}/gdprchat/privacy")
     assert page.get_by_text("314", exact=False).first.is_visible()

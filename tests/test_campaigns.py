@@ -123,7 +123,7 @@ def test_the_send_campaign_command(app, smtp_server, audience):
     result = app.test_cli_runner().invoke(
         args=["gdprchat", "send-campaign", "--subject", "Hi", "--body", "News"])
     assert result.exit_code == 0, result.output
-    assert "to 1 contact(s)" in result.output
+    assert "to 1 contact." in result.output
     assert smtp_server.wait_for(1)[0]["To"] == "yes@example.test"
 
 

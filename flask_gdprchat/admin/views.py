@@ -167,6 +167,11 @@ class GuardedModelView(AgentAccess, ModelView):
         return super().get_list(page, *args, **kwargs)
 
 
+def _count(n: int, one: str, many: str) -> str:
+    """'1 contact.', '3 contacts.': a count with its noun in the right number."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def _selected_ids(ids: Iterable[str]) -> list[int]:
     """The row ids a list action was asked for (any that no row can have dropped)."""
     return [i for i in map(row_id, ids) if i is not None]
@@ -292,7 +297,7 @@ class TeamView(GuardedModelView):
     def action_delete(self, ids: Iterable[str]) -> None:
         done = self._erase(self._selected(ids), purge=False)
         if done:
-            flash(f"{done} team member(s) deleted.", "success")
+            flash(_count(done, "team member deleted.", "team members deleted."), "success")
 
     @action("purge", "Delete completely (first name too)",
             "Delete the selected team members completely? Their messages will show "
@@ -300,7 +305,7 @@ class TeamView(GuardedModelView):
     def action_purge(self, ids: Iterable[str]) -> None:
         done = self._erase(self._selected(ids), purge=True)
         if done:
-            flash(f"{done} team member(s) deleted completely.", "success")
+            flash(_count(done, "team member deleted completely.", "team members deleted completely."), "success")
 
     @action("disable", "Disable", "Disable the selected team members? They are signed out at once.")
     def action_disable(self, ids: Iterable[str]) -> None:
@@ -310,7 +315,7 @@ class TeamView(GuardedModelView):
             "disabled",
         )
         if done:
-            flash(f"{done} team member(s) disabled.", "success")
+            flash(_count(done, "team member disabled.", "team members disabled."), "success")
 
     @action("sign_out", "Sign out everywhere",
             "Sign the selected team members out on every device? They can sign in again.")
@@ -321,7 +326,7 @@ class TeamView(GuardedModelView):
             "signed out",
         )
         if done:
-            flash(f"Signed out everywhere: {done} team member(s).", "success")
+            flash(_count(done, "team member signed out everywhere.", "team members signed out everywhere."), "success")
 
 
 # -- settings -----------------------------------------------------------------------------
@@ -347,8 +352,9 @@ class SettingsView(AgentAccess, BaseView):
                 if values is not None:
                     agent = get_current_agent()
                     changed = save_settings(values, agent_id=agent.id if agent else None)
-                    flash(f"Saved: {len(changed)} setting(s) changed. They apply from now on."
-                          if changed else "Nothing changed.", "success")
+                    flash("Saved: " + _count(len(changed), "setting changed.", "settings changed.")
+                          + " They apply from now on." if changed else "Nothing changed.",
+                          "success")
                     return redirect(self.get_url(".index"))
             else:
                 form.check_settings()
@@ -422,7 +428,7 @@ class CampaignsView(GuardedModelView):
                 flash(f"'{campaign.name}' is automatic: the scheduler sends it.", "warning")
                 continue
             reached = send_campaign(campaign)
-            flash(f"'{campaign.name}' reached {reached} contact(s).", "success")
+            flash(f"'{campaign.name}' reached " + _count(reached, "contact.", "contacts."), "success")
 
 
 # -- records (read only) ------------------------------------------------------------------

@@ -22,4 +22,5 @@ def send_campaign_command(subject: str, body: str, channel: str) -> None:
     from flask_gdprchat.chat.campaigns import create_and_send
 
     campaign, reached = create_and_send(subject, body, channel=channel)
-    click.echo(f"Campaign {campaign.id} sent by {channel} to {reached} contact(s).")
+    click.echo(f"Campaign {campaign.id} sent by {channel} to {reached} "
+               f"{'contact' if reached == 1 else 'contacts'}.")

@@ -43,7 +43,7 @@ def erase_command(email: str, yes: bool) -> None:
         raise CommandError("no data is held for that e-mail address")
     if not yes:
         click.confirm(
-            f"Erase {len(contacts)} contact(s) with every conversation and consent record? "
+            f"Erase {len(contacts)} {'contact' if len(contacts) == 1 else 'contacts'} with every conversation and consent record? "
             "This cannot be undone", abort=True, err=True,
         )
     removed = erase_contacts(contacts, channel="cli")

@@ -12,7 +12,7 @@ import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 
 from flask import current_app
@@ -101,11 +101,15 @@ def build_message(mail: OutboundMail) -> EmailMessage:
     message["From"] = _sender()
     message["To"] = mail.to_address
     message["Message-ID"] = make_msgid(domain="gdprchat")
-    for name, value in (mail.headers or {}).items():
-        message[name] = value
+    # RFC 5322 requires it; without it some servers add their own, some mark spam.
+    message["Date"] = formatdate(localtime=False, usegmt=True)
     message.set_content(mail.body_text)
     if mail.body_html:
         message.add_alternative(mail.body_html, subtype="html")
+    # After the body: setting content drops (and going multipart moves) any
+    # Content-* header already there, Content-Language among them.
+    for name, value in (mail.headers or {}).items():
+        message[name] = value
     return message
 
 

@@ -430,9 +430,10 @@ class LiveSocket(Base):
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("gdprchat_conversations.id", ondelete="CASCADE"), index=True
     )
-    #: The agent sign-in this socket belongs to: signing out closes it.
+    #: The agent sign-in this socket belongs to: signing out closes it. Kept (as
+    #: NULL) when the sign-in row goes, so the socket can still be found and closed.
     agent_session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("gdprchat_agent_sessions.id", ondelete="CASCADE"), index=True
+        ForeignKey("gdprchat_agent_sessions.id", ondelete="SET NULL"), index=True
     )
     connected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

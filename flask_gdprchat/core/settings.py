@@ -8,7 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from flask_gdprchat.core import audit
-from flask_gdprchat.core.config import RUNTIME_KEYS, check_prechat, config_value, validate_value
+from flask_gdprchat.core.config import (
+    RUNTIME_KEYS,
+    check_prechat,
+    check_wording_languages,
+    config_value,
+    validate_value,
+)
 from flask_gdprchat.core.models import SavedSetting
 from flask_gdprchat.core.state import session
 
@@ -39,11 +45,16 @@ def save_settings(values: dict[str, Any], *, agent_id: int | None = None) -> lis
             values.get("PRECHAT_FIELDS", setting("PRECHAT_FIELDS")),
             values.get("PRECHAT_REQUIRED", setting("PRECHAT_REQUIRED")),
         )
+    for key in ("CONSENT_TEXT", "MARKETING_CONSENT_TEXT"):
+        if key in values:
+            check_wording_languages(key, values[key], config_value("LANGUAGES"))
     db = session()
     changed = []
     for key, value in values.items():
         row = db.get(SavedSetting, key)
         if row is None:
+            if value == setting(key):
+                continue  # what is in force already: a form sends every field
             db.add(SavedSetting(key=key, value=value, updated_by_agent_id=agent_id))
         elif row.value != value:
             row.value = value

@@ -40,7 +40,7 @@ def upgrade() -> None:
                               ["agent_session_id"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_gdprchat_sockets_agent_session_id_gdprchat_agent_sessions"),
-            "gdprchat_agent_sessions", ["agent_session_id"], ["id"], ondelete="CASCADE")
+            "gdprchat_agent_sessions", ["agent_session_id"], ["id"], ondelete="SET NULL")
     with op.batch_alter_table("gdprchat_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("client_msg_id", sa.String(length=64), nullable=True))
         batch_op.create_index("uq_gdprchat_messages_client_msg_id",
