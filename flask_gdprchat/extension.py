@@ -19,7 +19,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_gdprchat import admin
 from flask_gdprchat.cli import gdprchat_cli
 from flask_gdprchat.core.concurrency import choose_async_mode
-from flask_gdprchat.core.config import ConfigError, apply_defaults
+from flask_gdprchat.core.config import DEFAULTS, ConfigError, apply_defaults
 from flask_gdprchat.core.csrf import csrf_token
 from flask_gdprchat.core.database import configure_engine, default_sqlite_uri, migrate_on_start
 from flask_gdprchat.core.headers import protect_page
@@ -78,6 +78,7 @@ class GDPRChat:
         if "gdprchat" in app.extensions:
             raise RuntimeError("flask-gdprchat is already registered on this app")
         apply_defaults(app.config)
+        _warn_about_missing_controller(app)
         self._ensure_secret_key(app)
         init_babel(app)
 
@@ -238,6 +239,16 @@ class GDPRChat:
     #: ``context.configure(..., include_name=GDPRChat.alembic_include_name)``.
     alembic_include_name = staticmethod(include_name)
     alembic_include_object = staticmethod(include_object)
+
+
+def _warn_about_missing_controller(app: Flask) -> None:
+    # Art. 13 asks for the controller's identity and contact: a privacy page that
+    # says "The site owner" and names no address is not enough for a real site.
+    missing = [key for key in ("GDPRCHAT_CONTROLLER_NAME", "GDPRCHAT_CONTROLLER_EMAIL")
+               if app.config.get(key) in (None, DEFAULTS[key.removeprefix("GDPRCHAT_")])]
+    if missing and not app.testing:
+        log.warning("%s not set: the privacy page cannot say who is responsible for the "
+                    "data and how to reach them", " and ".join(missing))
 
 
 def _max_packet_bytes(app: Flask) -> int:

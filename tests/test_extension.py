@@ -239,3 +239,22 @@ def test_several_processes_starting_at_once_migrate_once(tmp_path):
         # One row per head of the schema, written once however many processes raced.
         rows = db.execute("SELECT version_num FROM gdprchat_alembic_version").fetchall()
     assert sorted(r[0] for r in rows) == sorted(heads)
+
+
+def test_a_site_without_a_controller_is_warned_at_start_up(tmp_path, caplog):
+    from flask import Flask
+
+    from flask_gdprchat import GDPRChat
+
+    app = Flask("nocontroller", instance_path=str(tmp_path))
+    app.config.update(SECRET_KEY="x", GDPRCHAT_SCHEDULER=False)
+    with caplog.at_level("WARNING", logger="flask_gdprchat"):
+        GDPRChat(app)
+    assert "GDPRCHAT_CONTROLLER_NAME and GDPRCHAT_CONTROLLER_EMAIL not set" in caplog.text
+    named = Flask("named", instance_path=str(tmp_path / "b"))
+    named.config.update(SECRET_KEY="x", GDPRCHAT_SCHEDULER=False,
+                        GDPRCHAT_CONTROLLER_NAME="Shop Ltd", GDPRCHAT_CONTROLLER_EMAIL="dpo@shop.test")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="flask_gdprchat"):
+        GDPRChat(named)
+    assert "CONTROLLER" not in caplog.text
