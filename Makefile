@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # database drivers) would triple the first install for nothing.
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test test-lowest schema wheel bench docs i18n-extract i18n-update i18n-compile clean
+.PHONY: run check test test-lowest schema wheel bench docs i18n-extract i18n-update i18n-compile clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ $(RUN_STAMP): setup.cfg pyproject.toml
 run: $(RUN_STAMP)
 	$(PY) -m example_app
 
-test: $(STAMP)
+# The architecture rule, the types and the lint come first: each fails fast and
+# names the import, the line or the rule that broke.
+check: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff check flask_gdprchat tests example_app bench tools docs
+
+test: check
 	$(PY) -m pytest
 
 # The same suite on the oldest release of every dependency pyproject.toml declares,

@@ -321,7 +321,8 @@ def stored_under_client_id(conversation_id: int, client_msg_id: str) -> dict[str
     if row is None:
         return None
     if row.author == "visitor":
-        author_name = visitor_name(session().get(Conversation, conversation_id).contact)
+        conversation = session().get(Conversation, conversation_id)
+        author_name = visitor_name(conversation.contact if conversation else None)
     else:
         author_name = row.agent_name or "Agent"
     return message_payload(row.id, conversation_id, row.author, author_name, row.text,
