@@ -9,6 +9,7 @@ same token as the console's forms, so any token on a page is the right one.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask_admin.form import BaseForm
@@ -31,6 +32,8 @@ from flask_gdprchat.core.config import (
     PERMISSIONS,
     PRECHAT_FIELD_CHOICES,
     ConfigError,
+    check_wording_languages,
+    config_value,
     missing_required,
     validate_value,
 )
@@ -65,6 +68,29 @@ class CheckboxesField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class WordingField(TextAreaField):
+    """A wording shown to visitors: one text for every language, or a JSON object
+    ``{"en": "...", "de": "..."}`` with a text per language."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = (valuelist[0] if valuelist else "") or ""
+        self.data = raw
+        if raw.strip().startswith("{"):
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                # Kept as typed, so the admin can fix it; nothing is saved.
+                raise ValueError('write one text, or a JSON object like {"en": "...", "de": "..."}')
+            self.data = parsed
+
+    def _value(self) -> str:
+        if isinstance(self.data, dict):
+            return json.dumps(self.data, ensure_ascii=False, indent=2)
+        return str(self.data or "")
 
 
 class SettingsForm(FlaskForm):
@@ -147,11 +173,16 @@ class WidgetForm(SettingsForm):
     prechat_required = CheckboxesField(
         "Pre-chat fields required", choices=[SelectChoice(f, f.capitalize()) for f in PRECHAT_FIELD_CHOICES]
     )
-    consent_text = TextAreaField(
+    consent_text = WordingField(
         "Consent wording", description="Shown beside the privacy-policy box, kept in each "
-        "consent record."
+        "consent record with its language. One text for every language, or one per language "
+        'as JSON: {"en": "...", "de": "..."} (other languages then get the default '
+        "language's text). The built-in text is shown translated in every language."
     )
-    marketing_consent_text = TextAreaField("Marketing opt-in wording")
+    marketing_consent_text = WordingField(
+        "Marketing opt-in wording",
+        description='One text, or one per language as JSON: {"en": "...", "de": "..."}.',
+    )
     privacy_policy_url = StringField(
         "Privacy policy URL", description="Leave empty to use the built-in policy page."
     )
@@ -164,14 +195,22 @@ class WidgetForm(SettingsForm):
     widget_color = StringField("Widget colour", description="Like #2563eb.")
 
     def check_together(self, values: dict[str, Any]) -> bool:
+        ok = True
         missing = missing_required(values["PRECHAT_FIELDS"], values["PRECHAT_REQUIRED"])
         if missing:
             self.prechat_required.errors = [
                 *self.prechat_required.errors,
                 f"a required field must also be shown: {', '.join(missing)}",
             ]
-            return False
-        return True
+            ok = False
+        for key in ("CONSENT_TEXT", "MARKETING_CONSENT_TEXT"):
+            try:
+                check_wording_languages(key, values[key], config_value("LANGUAGES"))
+            except ConfigError as exc:
+                field = self[key.lower()]
+                field.errors = [*field.errors, str(exc)]
+                ok = False
+        return ok
 
 
 # -- model forms -------------------------------------------------------------------------

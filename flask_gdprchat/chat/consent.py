@@ -1,7 +1,8 @@
 """Consent records: the proof a site owner shows a regulator (Art. 6, 7).
 
-A record keeps the purpose, the policy version, the exact wording shown and the
-time; the IP address only when the site opted in with ``GDPRCHAT_STORE_IP``.
+A record keeps the purpose, the policy version, the exact wording shown, the
+language it was shown in and the time; the IP address only when the site opted
+in with ``GDPRCHAT_STORE_IP``.
 Whether a contact's consent is still current is decided here too: a new policy
 version asks a returning visitor to consent again.
 """
@@ -11,6 +12,14 @@ from flask import current_app, request
 from sqlalchemy import select
 
 from flask_gdprchat.core import audit, signals
+from flask_gdprchat.core.i18n import (
+    TRANSLATED_DEFAULTS,
+    default_language,
+    force_locale,
+    languages,
+    translate_default,
+    visitor_locale,
+)
 from flask_gdprchat.core.models import ConsentRecord, Contact
 from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
@@ -19,8 +28,11 @@ PRIVACY_POLICY = "privacy_policy"
 MARKETING = "marketing"
 
 
-def record_consent(contact: Contact, purpose: str, wording: str) -> ConsentRecord:
+def record_consent(contact: Contact, purpose: str, wording: str,
+                   locale: str | None = None) -> ConsentRecord:
     """Add a consent record for ``contact`` against the policy version in force.
+
+    ``locale`` is the language ``wording`` was shown in (default: the visitor's).
 
     Audits it (without personal data) in the caller's transaction; the caller
     commits and then calls :func:`announce` so signals go out only for stored data.
@@ -31,6 +43,7 @@ def record_consent(contact: Contact, purpose: str, wording: str) -> ConsentRecor
         purpose=purpose,
         policy_version=version,
         wording=wording,
+        locale=locale or visitor_locale(),
         ip_address=request.remote_addr if setting("STORE_IP") else None,
     )
     session().add(record)
@@ -75,9 +88,39 @@ def consent_is_current(contact_id: int) -> bool:
     return consented_version(contact_id) == setting("PRIVACY_POLICY_VERSION")
 
 
-def consent_wordings() -> dict[str, str]:
-    """The wordings shown next to each box, as they are recorded."""
+def wording_shown(key: str, language: str) -> tuple[str, str]:
+    """The wording of ``CONSENT_TEXT`` or ``MARKETING_CONSENT_TEXT`` a visitor asking
+    for ``language`` is shown, and the language it is in.
+
+    A ``{language: text}`` setting gives that language's text (else the default
+    language's, else its first); the built-in default is translated (into an
+    offered language, else the default one); a site's single text is shown as
+    written, for the language asked.
+    """
+    value = setting(key)
+    if isinstance(value, dict):
+        for code in (language, default_language()):
+            if value.get(code):
+                return str(value[code]), code
+        code, text = next(iter(value.items()))
+        return str(text), str(code)
+    if key in TRANSLATED_DEFAULTS and value == TRANSLATED_DEFAULTS[key]:
+        with force_locale(language) as shown_in:
+            return str(translate_default(key, value)), shown_in
+    return str(value), language
+
+
+def shown_wordings(language: str | None = None) -> dict[str, tuple[str, str]]:
+    """``{purpose: (wording, language)}`` for ``language`` (default: the visitor's)."""
+    if language not in languages():
+        language = visitor_locale()
     return {
-        PRIVACY_POLICY: setting("CONSENT_TEXT"),
-        MARKETING: setting("MARKETING_CONSENT_TEXT"),
+        PRIVACY_POLICY: wording_shown("CONSENT_TEXT", language),
+        MARKETING: wording_shown("MARKETING_CONSENT_TEXT", language),
     }
+
+
+def consent_wordings(language: str | None = None) -> dict[str, str]:
+    """The wordings shown next to each box in ``language`` (default: the visitor's),
+    exactly as they are recorded."""
+    return {purpose: text for purpose, (text, _shown_in) in shown_wordings(language).items()}

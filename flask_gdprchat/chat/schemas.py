@@ -31,7 +31,7 @@ _COMMON = {
 CONSENT_MISSING = N_("Tick the box to accept the privacy policy.")
 
 
-def _messages(**specific: str) -> dict[str, str]:
+def _messages(**specific: str) -> dict[str, Any]:
     return {**_COMMON, **specific}
 
 

@@ -13,8 +13,8 @@ from marshmallow import Schema, fields
 from flask_gdprchat.core.models import ConsentRecord, Contact
 from flask_gdprchat.core.personal_data import personal_columns
 
-#: Export format version, bumped when the shape changes.
-EXPORT_VERSION = 1
+#: Export format version, bumped when the shape changes (2: consents carry ``locale``).
+EXPORT_VERSION = 2
 
 
 def _personal_fields(table_name: str) -> dict[str, fields.Field]:
@@ -44,6 +44,8 @@ ConsentSchema: type[Schema] = Schema.from_dict(
         "purpose": fields.String(),
         "policy_version": fields.String(),
         "wording": fields.String(),
+        #: The language the wording was shown in.
+        "locale": fields.String(allow_none=True),
         "given_at": fields.DateTime(),
         "withdrawn_at": fields.DateTime(allow_none=True),
         **_personal_fields(ConsentRecord.__tablename__),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from flask_gdprchat.core import audit, signals
 from flask_gdprchat.core.database import scrub_free_space
 from flask_gdprchat.core.deletion import mail_of_contacts
+from flask_gdprchat.core.i18n import _, field_label
 from flask_gdprchat.core.models import Contact, OutboundMail
 from flask_gdprchat.core.state import session
 from flask_gdprchat.core.subjects import normalise_email
@@ -32,20 +33,22 @@ def clean_rectification(form: Any) -> dict[str, str | None]:
         raw = form.get(field_name)
         # null (or an empty field) clears a value; anything else must be text.
         if raw is not None and not isinstance(raw, str):
-            raise RightsError(f"The {field_name} must be text.", 422)
+            raise RightsError(_("The %(field)s must be text.", field=field_label(field_name)), 422)
         value = (raw or "").strip()
         if len(value) > longest:
-            raise RightsError(f"The {field_name} is too long (at most {longest} characters).", 422)
+            raise RightsError(_("The %(field)s is too long (at most %(longest)s characters).",
+                                field=field_label(field_name), longest=longest), 422)
         if not is_storable_text(value):
-            raise RightsError(
-                f"The {field_name} contains control characters or text that cannot be stored.", 422
-            )
+            raise RightsError(_(
+                "The %(field)s contains control characters or text that cannot be stored.",
+                field=field_label(field_name)), 422)
         if field_name == "email" and value:
             if not EMAIL_RE.match(value):
-                raise RightsError("The e-mail address is not valid.", 422)
+                raise RightsError(_("The e-mail address is not valid."), 422)
             value = normalise_email(value)
         if field_name == "phone" and value and not PHONE_RE.match(value):
-            raise RightsError("The phone number may hold digits, spaces and + ( ) - . / only.", 422)
+            raise RightsError(_("The phone number may hold digits, spaces and + ( ) - . / only."),
+                              422)
         changes[field_name] = value or None
     return changes
 
@@ -80,11 +83,11 @@ def rectify(contacts: list[Contact], changes: dict[str, str | None], *, channel:
     SQLite files are scrubbed so the old values cannot be read back from them.
     """
     if any(c.restricted_at is not None for c in contacts):
-        raise RightsError("This data is restricted and cannot be edited. Lift the "
-                          "restriction first.", 409)
+        raise RightsError(_("This data is restricted and cannot be edited. Lift the "
+                            "restriction first."), 409)
     if "email" in changes and not changes["email"] and any(c.email for c in contacts):
         # The address is what finds the subject; removing it is erasure, not a correction.
-        raise RightsError("The e-mail address cannot be emptied; erase the data instead.", 422)
+        raise RightsError(_("The e-mail address cannot be emptied; erase the data instead."), 422)
     changed = sorted({
         name for name, value in changes.items() for c in contacts if getattr(c, name) != value
     })

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from flask_gdprchat.core import audit, signals
 from flask_gdprchat.core.clock import utcnow
+from flask_gdprchat.core.i18n import _, format_date
 from flask_gdprchat.core.models import Contact
 from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
@@ -36,10 +37,10 @@ def set_restriction(contacts: list[Contact], restricted: bool, *, channel: str,
         targets = [c for c in contacts if c.restricted_at is not None]
         ends = grace_ends_at(targets)
         if ends is not None and now > ends:
-            raise RightsError(
+            raise RightsError(_(
                 "The restriction can no longer be lifted: its grace period ended on "
-                f"{ends:%Y-%m-%d}, and the data is due to be deleted."
-            )
+                "%(date)s, and the data is due to be deleted.", date=format_date(ends, "long")
+            ))
     if not targets:
         return False
     ref = ref_of(contacts)

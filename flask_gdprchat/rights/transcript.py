@@ -2,6 +2,8 @@
 
 Each transcript mail has a plain-text and an HTML part, rendered from templates
 under ``gdprchat/mail/``; the HTML template escapes visitor text like any page.
+A subject who asks gets it in the language of the page they asked on; one an
+agent sends is in the language the contact consented in.
 """
 from __future__ import annotations
 
@@ -12,6 +14,14 @@ from sqlalchemy import select
 
 from flask_gdprchat.core import audit
 from flask_gdprchat.core.config import config_value
+from flask_gdprchat.core.i18n import (
+    _,
+    force_locale,
+    language_of,
+    template_helpers,
+    translate_default,
+    visitor_locale,
+)
 from flask_gdprchat.core.mail import MailError, deliver, queue_mail
 from flask_gdprchat.core.models import Contact, Conversation
 from flask_gdprchat.core.state import session
@@ -29,11 +39,13 @@ def _conversation_view(conversation: Conversation, contact: Contact) -> dict[str
 
 
 def render_transcript(contact: Contact, conversations: list[Conversation]) -> tuple[str, str]:
-    """The text and HTML bodies of a transcript of ``conversations``."""
+    """The text and HTML bodies of a transcript of ``conversations`` (current language)."""
     context = {
+        **template_helpers(),
+        "lang": visitor_locale(),
         "contact": contact,
         "conversations": [_conversation_view(c, contact) for c in conversations],
-        "controller_name": config_value("CONTROLLER_NAME"),
+        "controller_name": translate_default("CONTROLLER_NAME", config_value("CONTROLLER_NAME")),
     }
     return (
         render_template("gdprchat/mail/transcript.txt", **context),
@@ -44,14 +56,19 @@ def render_transcript(contact: Contact, conversations: list[Conversation]) -> tu
 def _send(contact: Contact, conversations: list[Conversation], ref: str, channel: str,
           actor: str | None = None) -> None:
     if not contact.email:
-        raise RightsError("This contact has no e-mail address to send the transcript to.", 422)
-    text, html = render_transcript(contact, conversations)
+        raise RightsError(_("This contact has no e-mail address to send the transcript to."), 422)
+    language = visitor_locale() if channel == "subject" else language_of(contact)
+    with force_locale(language):
+        text, html = render_transcript(contact, conversations)
+        subject = _("Your chat transcript from %(controller)s", controller=translate_default(
+            "CONTROLLER_NAME", config_value("CONTROLLER_NAME")))
     request = open_request("transcript", ref=ref, channel=channel)
     mail = queue_mail(
         contact.email,
-        f"Your chat transcript from {config_value('CONTROLLER_NAME')}",
+        subject,
         text,
         html=html,
+        headers={"Content-Language": language},
         contact_id=contact.id,
     )
     session().commit()
@@ -59,8 +76,8 @@ def _send(contact: Contact, conversations: list[Conversation], ref: str, channel
         if deliver([mail]) != 1:
             raise MailError("refused")
     except MailError:
-        raise RightsError("The transcript could not be sent just now; it will be retried. "
-                          "Please try again later if it does not arrive.", 503) from None
+        raise RightsError(_("The transcript could not be sent just now; it will be retried. "
+                            "Please try again later if it does not arrive."), 503) from None
     fulfil(request)
     audit.record("transcript_sent", ref=ref, actor=actor or channel, conversations=len(conversations))
     session().commit()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint
 
+from flask_gdprchat.core.i18n import template_helpers
 from flask_gdprchat.web import (
     api,
     auth,
@@ -34,6 +35,8 @@ def build_blueprint(url_prefix: str) -> Blueprint:
         static_folder="static",
         static_url_path="/static",
     )
+    # Our templates translate through our own domain; the host's `_` stays the host's.
+    parent.context_processor(template_helpers)
     for module in FEATURES:
         parent.register_blueprint(module.bp)
     errors.register(parent)

@@ -24,6 +24,14 @@ from sqlalchemy import select
 from flask_gdprchat.core import audit
 from flask_gdprchat.core.config import PRECHAT_FIELD_CHOICES, config_value
 from flask_gdprchat.core.csrf import protect
+from flask_gdprchat.core.i18n import (
+    _,
+    field_label,
+    ngettext,
+    page_context,
+    translate_default,
+    url_for_page,
+)
 from flask_gdprchat.core.models import Agent, Contact, Conversation, Message
 from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
@@ -41,6 +49,8 @@ from flask_gdprchat.rights.transcript import send_subject_transcript
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy")
 protect(bp)
+# Every page here is in the visitor's language, with a switch to the others.
+bp.context_processor(page_context)
 
 #: Messages shown per conversation on the page; the export holds them all.
 PAGE_MESSAGES = 200
@@ -57,20 +67,21 @@ def _private_headers(response: Any) -> Any:
 
 def policy_url() -> str:
     """The privacy policy in force: the configured URL or the built-in page."""
-    return setting("PRIVACY_POLICY_URL") or url_for("gdprchat.privacy.policy")
+    return setting("PRIVACY_POLICY_URL") or url_for_page("gdprchat.privacy.policy")
 
 
 def _info() -> dict[str, Any]:
     """What the information pages say, from the settings in force now."""
     return {
-        "controller_name": config_value("CONTROLLER_NAME"),
+        "controller_name": translate_default("CONTROLLER_NAME", config_value("CONTROLLER_NAME")),
         "controller_email": config_value("CONTROLLER_EMAIL"),
         "anonymous_days": setting("ANONYMOUS_RETENTION_DAYS"),
         "identified_days": setting("IDENTIFIED_RETENTION_DAYS"),
         "grace_days": setting("RESTRICTED_GRACE_DAYS"),
         "policy_url": policy_url(),
         "policy_version": setting("PRIVACY_POLICY_VERSION"),
-        "prechat_fields": [f for f in PRECHAT_FIELD_CHOICES if f in setting("PRECHAT_FIELDS")],
+        "prechat_fields": [field_label(f) for f in PRECHAT_FIELD_CHOICES
+                           if f in setting("PRECHAT_FIELDS")],
         "store_ip": config_value("STORE_IP"),
     }
 
@@ -99,7 +110,7 @@ def request_link() -> Any:
     email = (request.form.get("email") or "").strip()
     if not email or len(email) > 320 or not EMAIL_RE.match(email):
         page = render_template("gdprchat/privacy/index.html", request_error=(
-            "Enter the e-mail address you gave in the chat."), email=email[:320], **_info())
+            _("Enter the e-mail address you gave in the chat.")), email=email[:320], **_info())
         return page, 400
     mail = None
     if allow("privacy_link", email, limit=config_value("LINK_REQUESTS_PER_HOUR"),
@@ -144,8 +155,8 @@ def _recent_messages(conversation: Conversation, contact: Contact) -> list[dict[
     return [
         {
             "author": m.author,
-            "author_name": first if m.author == "agent" else (contact.name or "You")
-            if m.author == "visitor" else "Notice",
+            "author_name": first if m.author == "agent" else (contact.name or _("You"))
+            if m.author == "visitor" else _("Notice"),
             "text": m.text,
             "created_at": m.created_at,
             "edited": m.edited_at is not None,
@@ -195,7 +206,7 @@ def _render_subject(token: str, subject: Subject, *, error: str | None = None,
 
 def _back(token: str, message: str, category: str = "message") -> Any:
     flash(message, category)
-    return redirect(url_for("gdprchat.privacy.subject_page", token=token), code=303)
+    return redirect(url_for_page("gdprchat.privacy.subject_page", token=token), code=303)
 
 
 @bp.get("/<token>")
@@ -229,7 +240,9 @@ def transcript(token: str) -> Any:
         count = send_subject_transcript(subject.contacts, channel="subject")
     except RightsError as error:
         return _render_subject(token, subject, error=str(error), status=error.status)
-    return _back(token, f"We sent the transcript of {count} conversation(s) to your address.")
+    return _back(token, ngettext("We sent the transcript of %(num)s conversation to your address.",
+                                 "We sent the transcript of %(num)s conversations to your address.",
+                                 count))
 
 
 @bp.post("/<token>/rectify")
@@ -250,8 +263,9 @@ def rectify_view(token: str) -> Any:
         links.deliver_after_response(response, mail)
         return response
     if not changed:
-        return _back(token, "Nothing changed.")
-    return _back(token, "Your details are corrected: " + ", ".join(changed) + ".")
+        return _back(token, _("Nothing changed."))
+    return _back(token, _("Your details are corrected: %(fields)s.",
+                          fields=", ".join(field_label(name) for name in changed)))
 
 
 @bp.post("/<token>/erase")
@@ -267,7 +281,7 @@ def restrict(token: str) -> Any:
     """Freeze the data: kept, but no chats, campaigns or edits."""
     subject = _subject(token)
     set_restriction(subject.contacts, True, channel="subject")
-    return _back(token, "Processing of your data is restricted. Nothing is deleted or changed.")
+    return _back(token, _("Processing of your data is restricted. Nothing is deleted or changed."))
 
 
 @bp.post("/<token>/unrestrict")
@@ -278,7 +292,7 @@ def unrestrict(token: str) -> Any:
         set_restriction(subject.contacts, False, channel="subject")
     except RightsError as error:
         return _render_subject(token, subject, error=str(error), status=error.status)
-    return _back(token, "The restriction is lifted.")
+    return _back(token, _("The restriction is lifted."))
 
 
 @bp.post("/<token>/unsubscribe")
@@ -286,4 +300,4 @@ def unsubscribe_view(token: str) -> Any:
     """Stop every campaign, e-mail and chat."""
     subject = _subject(token)
     unsubscribe(subject.contacts, channel="subject")
-    return _back(token, "You will receive no more campaigns from us.")
+    return _back(token, _("You will receive no more campaigns from us."))

@@ -3,13 +3,60 @@
 (function () {
   "use strict";
   var SETTINGS = {{ settings|tojson }};
+  // Every word the widget shows, in this script's language (SETTINGS.lang), from the
+  // catalog; %(name)s placeholders are filled in by fmt() below.
+  var T = {{ {
+    "fields": {"name": _("Name"), "email": _("E-mail"), "company": _("Company"), "phone": _("Phone")},
+    "optional": _("(optional)"),
+    "isRequired": _("%(field)s is required."),
+    "replyTime": _("We usually reply in a few minutes"),
+    "closeChat": _("Close chat"),
+    "reconnecting": _("Connection lost. Reconnecting…"),
+    "conversation": _("Conversation"),
+    "yourMessage": _("Your message"),
+    "placeholder": _("Write a message…"),
+    "sendMessage": _("Send message"),
+    "privacyPolicy": _("Privacy policy"),
+    "openChat": _("Open chat: %(title)s"),
+    "minimise": _("Minimise chat"),
+    "policyVersion": _("Privacy policy (version %(version)s)"),
+    "startAChat": _("Start a chat"),
+    "startChat": _("Start chat"),
+    "nothingStored": _("Nothing is stored until you start the chat."),
+    "acceptToStart": _("Please accept the privacy policy to start the chat."),
+    "couldNotStart": _("The chat could not start. Try again."),
+    "noConnection": _("No connection. Check your network and try again."),
+    "policyChanged": _("Our privacy policy has changed. Please read and accept version %(version)s to continue the chat."),
+    "continue": _("Continue"),
+    "acceptToContinue": _("Please accept the privacy policy to continue."),
+    "tryAgain": _("Please try again."),
+    "typing": _("%(name)s is typing…"),
+    "agent": _("Agent"),
+    "deleted": _("This conversation has been deleted."),
+    "maskedIban": _("Bank account number hidden for your safety: we never store payment details."),
+    "maskedCard": _("Card number hidden for your safety: we never store payment details."),
+    "maskedBoth": _("Card and bank account numbers hidden for your safety: we never store payment details."),
+    "notSent": _("Not sent: %(error)s"),
+    "notSentReason": _("not sent")
+  }|tojson }};
 {% raw %}
   if (window.__gdprchatWidget) { return; }
   var script = document.currentScript;
   var ORIGIN = script && script.src ? new URL(script.src, location.href).origin : location.origin;
   var IDENTIFIED = !!(script && script.getAttribute("data-gdprchat-identified") === "1");
+  // Speak the host page's language (its <html lang>), else the browser's: loaded
+  // without ?lang=, the script fetches itself once in that language if it differs.
+  var WANTED = pickLanguage();
+  if (WANTED && WANTED !== SETTINGS.lang && script && script.src && !/[?&]lang=/.test(script.src)) {
+    var again = document.createElement("script");
+    again.src = script.src + (script.src.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(WANTED);
+    again.defer = true;
+    if (IDENTIFIED) { again.setAttribute("data-gdprchat-identified", "1"); }
+    document.head.appendChild(again);
+    return;
+  }
   var STORE_KEY = "gdprchat-visitor";
-  var FIELD_LABELS = { name: "Name", email: "E-mail", company: "Company", phone: "Phone" };
+  var FIELD_LABELS = T.fields;
   var FIELD_TYPES = { name: "text", email: "email", company: "text", phone: "tel" };
   var FIELD_AUTOCOMPLETE = { name: "name", email: "email", company: "organization", phone: "tel" };
 
@@ -79,6 +126,22 @@
   var ICON_DOWN = '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M6 9l6 6 6-6"/></svg>';
   var ICON_SEND = '<svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M3.4 20.4l17.4-7.5a1 1 0 0 0 0-1.8L3.4 3.6a1 1 0 0 0-1.4 1.1L4 11l9 1-9 1-2 6.3a1 1 0 0 0 1.4 1.1z"/></svg>';
 
+  function pickLanguage() {
+    var tags = [document.documentElement.getAttribute("lang")].concat(
+      navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
+    for (var i = 0; i < tags.length; i++) {
+      var primary = String(tags[i] || "").split(/[-_]/)[0].toLowerCase();
+      if (primary && SETTINGS.languages.indexOf(primary) !== -1) { return primary; }
+    }
+    return null;
+  }
+  // "%(name)s" placeholders of a translated string, filled in as text.
+  function fmt(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole;
+    });
+  }
+
   // -- tiny DOM helpers: text always goes in as text, never as markup ---------------------
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -107,7 +170,9 @@
     var headers = { "Accept": "application/json" };
     if (body) { headers["Content-Type"] = "application/json"; }
     if (token) { headers["Authorization"] = "Bearer " + token; }
-    return fetch(ORIGIN + SETTINGS.api + path, {
+    // ?lang= so that error messages come back in the widget's language.
+    var url = ORIGIN + SETTINGS.api + path + (path.indexOf("?") < 0 ? "?" : "&") + "lang=" + SETTINGS.lang;
+    return fetch(url, {
       method: method, headers: headers, body: body ? JSON.stringify(body) : undefined,
       credentials: "same-origin", cache: "no-store"
     }).then(function (response) {
@@ -175,17 +240,17 @@
     title.id = "gdprchat-title";
     var sub = el("p", "gdprchat-sub");
     this.dot = el("span", "gdprchat-dot");
-    this.subText = el("span", null, "We usually reply in a few minutes");
+    this.subText = el("span", null, T.replyTime);
     sub.appendChild(this.dot); sub.appendChild(this.subText);
     headText.appendChild(title); headText.appendChild(sub);
     var close = svg(el("button", "gdprchat-icon-btn"), ICON_CLOSE);
     close.type = "button";
-    close.setAttribute("aria-label", "Close chat");
+    close.setAttribute("aria-label", T.closeChat);
     close.addEventListener("click", function () { self.close(); });
     head.appendChild(headText); head.appendChild(close);
     panel.appendChild(head);
 
-    this.status = el("p", "gdprchat-status", "Connection lost. Reconnecting…");
+    this.status = el("p", "gdprchat-status", T.reconnecting);
     this.status.hidden = true;
     this.status.setAttribute("role", "status");
     panel.appendChild(this.status);
@@ -200,7 +265,7 @@
     this.log.id = "gdprchat-log";
     this.log.setAttribute("role", "log");
     this.log.setAttribute("aria-live", "polite");
-    this.log.setAttribute("aria-label", "Conversation");
+    this.log.setAttribute("aria-label", T.conversation);
     this.chatView.appendChild(el("p", "gdprchat-greeting", SETTINGS.greeting));
     this.chatView.appendChild(this.log);
     this.typing = el("div", "gdprchat-typing");
@@ -213,13 +278,13 @@
 
     var composer = this.composer = el("form", "gdprchat-composer");
     composer.hidden = true;
-    var label = el("label", "gdprchat-sr", "Your message");
+    var label = el("label", "gdprchat-sr", T.yourMessage);
     label.setAttribute("for", "gdprchat-input");
     var input = this.input = el("textarea");
     input.id = "gdprchat-input";
     input.rows = 1;
     input.maxLength = SETTINGS.maxLength;
-    input.placeholder = "Write a message…";
+    input.placeholder = T.placeholder;
     input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -229,13 +294,13 @@
     input.addEventListener("input", function () { self.sendTyping(); self.autosize(); });
     var send = svg(el("button", "gdprchat-send"), ICON_SEND);
     send.type = "submit";
-    send.setAttribute("aria-label", "Send message");
+    send.setAttribute("aria-label", T.sendMessage);
     composer.appendChild(label); composer.appendChild(input); composer.appendChild(send);
     composer.addEventListener("submit", function (event) { event.preventDefault(); self.send(); });
     panel.appendChild(composer);
 
     var foot = el("div", "gdprchat-foot");
-    var policy = el("a", null, "Privacy policy");
+    var policy = el("a", null, T.privacyPolicy);
     policy.href = SETTINGS.policyUrl;
     policy.target = "_blank";
     policy.rel = "noopener";
@@ -245,7 +310,7 @@
     var launcher = this.launcher = svg(el("button", "gdprchat-launcher"), ICON_CHAT);
     launcher.id = "gdprchat-launcher";
     launcher.type = "button";
-    launcher.setAttribute("aria-label", "Open chat: " + SETTINGS.title);
+    launcher.setAttribute("aria-label", fmt(T.openChat, { title: SETTINGS.title }));
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-controls", "gdprchat-panel");
     this.badge = el("span", "gdprchat-badge");
@@ -269,7 +334,7 @@
     this.root.classList.add("gdprchat-open");
     this.launcher.setAttribute("aria-expanded", "true");
     svg(this.launcher, ICON_DOWN).appendChild(this.badge);
-    this.launcher.setAttribute("aria-label", "Minimise chat");
+    this.launcher.setAttribute("aria-label", T.minimise);
     this.setUnread(0);
     var focus = this.composer.hidden ? this.formView.querySelector("input") : this.input;
     if (focus) { focus.focus({ preventScroll: true }); }
@@ -281,7 +346,7 @@
     this.root.classList.remove("gdprchat-open");
     this.launcher.setAttribute("aria-expanded", "false");
     svg(this.launcher, ICON_CHAT).appendChild(this.badge);
-    this.launcher.setAttribute("aria-label", "Open chat: " + SETTINGS.title);
+    this.launcher.setAttribute("aria-label", fmt(T.openChat, { title: SETTINGS.title }));
     this.launcher.focus();
   };
   Widget.prototype.setUnread = function (count) {
@@ -300,7 +365,7 @@
     box.required = true;
     box.setAttribute("aria-required", "true");
     var text = el("span", null, SETTINGS.consentText + " ");
-    var link = el("a", null, "Privacy policy (version " + SETTINGS.policyVersion + ")");
+    var link = el("a", null, fmt(T.policyVersion, { version: SETTINGS.policyVersion }));
     link.href = SETTINGS.policyUrl;
     link.target = "_blank";
     link.rel = "noopener";
@@ -338,7 +403,7 @@
     var form = el("form", "gdprchat-form");
     form.id = "gdprchat-prechat";
     form.noValidate = true;
-    form.setAttribute("aria-label", "Start a chat");
+    form.setAttribute("aria-label", T.startAChat);
     var inputs = {};
     if (!IDENTIFIED) {
       SETTINGS.fields.forEach(function (name) {
@@ -350,7 +415,7 @@
           star.setAttribute("aria-hidden", "true");
           caption.appendChild(star);
         } else {
-          caption.appendChild(document.createTextNode(" (optional)"));
+          caption.appendChild(document.createTextNode(" " + T.optional));
         }
         var input = el("input");
         input.type = FIELD_TYPES[name];
@@ -366,15 +431,15 @@
     }
     var boxes = this.consentBoxes(form);
     var error = this.errorBox(form);
-    var submit = el("button", "gdprchat-btn", "Start chat");
+    var submit = el("button", "gdprchat-btn", T.startChat);
     submit.type = "submit";
     form.appendChild(submit);
-    form.appendChild(el("p", "gdprchat-fine", "Nothing is stored until you start the chat."));
+    form.appendChild(el("p", "gdprchat-fine", T.nothingStored));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       Object.keys(inputs).forEach(function (key) { inputs[key].removeAttribute("aria-invalid"); });
       if (!boxes.consent.checked) {
-        self.showError(error, "Please accept the privacy policy to start the chat.", boxes.consent);
+        self.showError(error, T.acceptToStart, boxes.consent);
         return;
       }
       var missing = Object.keys(inputs).filter(function (key) {
@@ -382,10 +447,11 @@
       });
       if (missing.length) {
         inputs[missing[0]].setAttribute("aria-invalid", "true");
-        self.showError(error, FIELD_LABELS[missing[0]] + " is required.", inputs[missing[0]]);
+        self.showError(error, fmt(T.isRequired, { field: FIELD_LABELS[missing[0]] }), inputs[missing[0]]);
         return;
       }
-      var body = { consent: true, marketing_consent: boxes.marketing.checked, policy_version: SETTINGS.policyVersion };
+      var body = { consent: true, marketing_consent: boxes.marketing.checked, policy_version: SETTINGS.policyVersion,
+        locale: SETTINGS.lang };
       Object.keys(inputs).forEach(function (key) {
         if (inputs[key].value.trim()) { body[key] = inputs[key].value.trim(); }
       });
@@ -395,7 +461,7 @@
         if (result.status !== 201) {
           var field = result.data.field;
           if (field && inputs[field]) { inputs[field].setAttribute("aria-invalid", "true"); }
-          self.showError(error, result.data.error || "The chat could not start. Try again.",
+          self.showError(error, result.data.error || T.couldNotStart,
             field && inputs[field] ? inputs[field] : null);
           return;
         }
@@ -407,7 +473,7 @@
         self.connect();
       }, function () {
         submit.disabled = false;
-        self.showError(error, "No connection. Check your network and try again.");
+        self.showError(error, T.noConnection);
       });
     });
     this.formView.appendChild(form);
@@ -422,22 +488,23 @@
     form.id = "gdprchat-reconsent";
     form.noValidate = true;
     form.appendChild(el("p", "gdprchat-greeting",
-      "Our privacy policy has changed. Please read and accept version " + SETTINGS.policyVersion + " to continue the chat."));
+      fmt(T.policyChanged, { version: SETTINGS.policyVersion })));
     var boxes = this.consentBoxes(form);
     var error = this.errorBox(form);
-    var submit = el("button", "gdprchat-btn", "Continue");
+    var submit = el("button", "gdprchat-btn", T["continue"]);
     submit.type = "submit";
     form.appendChild(submit);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (!boxes.consent.checked) {
-        self.showError(error, "Please accept the privacy policy to continue.", boxes.consent);
+        self.showError(error, T.acceptToContinue, boxes.consent);
         return;
       }
       api("POST", "/conversations/" + self.saved.conversation_id + "/consent",
-        { consent: true, marketing_consent: boxes.marketing.checked, policy_version: SETTINGS.policyVersion },
+        { consent: true, marketing_consent: boxes.marketing.checked, policy_version: SETTINGS.policyVersion,
+          locale: SETTINGS.lang },
         self.saved.token).then(function (result) {
-        if (!result.ok) { self.showError(error, result.data.error || "Please try again."); return; }
+        if (!result.ok) { self.showError(error, result.data.error || T.tryAgain); return; }
         self.saved.policy_version = result.data.policy_version;
         save(self.saved);
         self.formView.hidden = true;
@@ -495,6 +562,7 @@
       var socket = self.socket = io(ORIGIN + SETTINGS.namespace, {
         path: SETTINGS.socketPath,
         auth: { visitor_token: self.saved.token },
+        query: { lang: SETTINGS.lang },  // refusals come back in the widget's language
         reconnection: true,
         reconnectionDelayMax: 10000
       });
@@ -519,12 +587,12 @@
       });
       socket.on("typing", function (data) {
         if (data.author !== "agent") { return; }
-        self.typing.textContent = (data.author_name || "Agent") + " is typing…";
+        self.typing.textContent = fmt(T.typing, { name: data.author_name || T.agent });
         clearTimeout(self.typingTimer);
         self.typingTimer = setTimeout(function () { self.typing.textContent = ""; }, 3500);
       });
       socket.on("conversation_erased", function () {
-        self.ended("This conversation has been deleted.");
+        self.ended(T.deleted);
       });
       if (self.sendWhenReady) { self.sendWhenReady = false; self.send(); }
     }, function () { self.setOnline(false); });
@@ -559,7 +627,7 @@
       node = el("div", "gdprchat-msg-system", message.text);
     } else {
       node = el("div", "gdprchat-msg gdprchat-msg-" + (message.author === "visitor" ? "visitor" : "agent"));
-      if (message.author !== "visitor") { node.appendChild(el("span", "gdprchat-meta", message.author_name || "Agent")); }
+      if (message.author !== "visitor") { node.appendChild(el("span", "gdprchat-meta", message.author_name || T.agent)); }
       node.appendChild(el("div", "gdprchat-bubble", message.text));
       var when = message.created_at ? new Date(message.created_at) : new Date();
       var meta = el("time", "gdprchat-meta", when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
@@ -599,14 +667,14 @@
         // Tell the visitor why their number now shows as bullets (only they see this note).
         var masked = ack.message.masked || [], node = self.rendered[ack.message.id];
         if (masked.length && node && !node.querySelector(".gdprchat-masked")) {
-          var what = masked.indexOf("card") < 0 ? "Bank account number" : masked.indexOf("iban") < 0 ? "Card number" : "Card and bank account numbers";
-          node.appendChild(el("span", "gdprchat-meta gdprchat-masked", what + " hidden for your safety: we never store payment details."));
+          var note = masked.indexOf("card") < 0 ? T.maskedIban : masked.indexOf("iban") < 0 ? T.maskedCard : T.maskedBoth;
+          node.appendChild(el("span", "gdprchat-meta gdprchat-masked", note));
         }
         return;
       }
-      var error = (ack && ack.error) || "not sent";
+      var error = (ack && ack.error) || T.notSentReason;
       if (/^consent_required/.test(error)) { self.input.value = text; self.showReconsent(); return; }
-      self.log.appendChild(el("div", "gdprchat-msg-system", "Not sent: " + error));
+      self.log.appendChild(el("div", "gdprchat-msg-system", fmt(T.notSent, { error: error })));
       self.input.value = text;
       self.scrollDown();
     });
