@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from flask_gdprchat.chat import consent, workflow
+from flask_gdprchat.chat.message_writer import writer_for_app
 from flask_gdprchat.chat.schemas import load_identity
 from flask_gdprchat.core import access, push, signals, subjects
 from flask_gdprchat.core.clock import utcnow
@@ -46,7 +47,8 @@ _contacts = cast(Table, Contact.__table__)
 
 # The message path's statements, built once: building a statement costs more
 # than SQLite takes to run it.
-_INSERT_MESSAGE = insert(_messages)
+# sort_by_parameter_order: the ids come back in the order the rows were given.
+_INSERT_MESSAGES = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
 _TOUCH = (
     update(_conversations)
     .where(_conversations.c.id == bindparam("cid"))
@@ -238,33 +240,53 @@ def store_message(
     contact_active_at: dt.datetime | None = None,
     client_msg_id: str | None = None,
 ) -> tuple[int, dt.datetime]:
-    """Store a message and the conversation's activity in one transaction; commit.
+    """Store a message and the conversation's activity, committed before it returns.
 
     A visitor's message counts as unread and reopens a resolved conversation;
     an agent's reply marks the conversation read. ``contact_active_at``, when
     the caller knows it, spares the contact's activity update while it is fresh.
-    Returns the message id and its time.
+    Messages arriving together share one transaction (see
+    :mod:`flask_gdprchat.chat.message_writer`). Returns the message id and its time.
     """
-    db = session()
-    now = utcnow()
-    message_id = cast(CursorResult[Any], db.execute(
-        _INSERT_MESSAGE,
-        {"conversation_id": conversation_id, "author": author, "agent_id": agent_id,
-         "text": text, "created_at": now, "client_msg_id": client_msg_id},
-    )).inserted_primary_key[0]  # type: ignore[index]  # an INSERT always has one
-    touch = _TOUCH_UNREAD if author == "visitor" else _TOUCH_READ if author == "agent" else _TOUCH
-    db.execute(touch, {"cid": conversation_id, "now": now})
-    # A visitor writing again reopens a resolved conversation (one cheap UPDATE).
-    reopened = author == "visitor" and workflow.reopen_for_visitor(conversation_id)
-    # The contact's activity only feeds retention (counted in days): refresh it
-    # when a minute old, so most messages write no contact page at all.
-    stale = now - CONTACT_ACTIVITY_RESOLUTION
-    if contact_active_at is None or contact_active_at < stale:
-        db.execute(_TOUCH_CONTACT, {"contact_id": contact_id, "now": now, "stale": stale})
-    db.commit()
+    message_id, now, reopened = writer_for_app(_write_batch).store({
+        "conversation_id": conversation_id, "contact_id": contact_id, "author": author,
+        "agent_id": agent_id, "text": text, "client_msg_id": client_msg_id,
+        "contact_active_at": contact_active_at,
+    })
     if reopened:
         workflow.announce_reopened(conversation_id)
     return message_id, now
+
+
+def _write_batch(
+    connection: Connection, batch: list[dict[str, Any]]
+) -> list[tuple[int, dt.datetime, bool]]:
+    """Write a batch of messages in the caller's transaction: one INSERT for all,
+    then each conversation's activity (and each contact's, when a minute old)."""
+    now = utcnow()
+    ids = connection.execute(_INSERT_MESSAGES, [
+        {"conversation_id": p["conversation_id"], "author": p["author"],
+         "agent_id": p["agent_id"], "text": p["text"], "created_at": now,
+         "client_msg_id": p["client_msg_id"]}
+        for p in batch
+    ]).scalars().all()
+    # The contact's activity only feeds retention (counted in days): refresh it
+    # when a minute old, so most messages write no contact page at all.
+    stale = now - CONTACT_ACTIVITY_RESOLUTION
+    results = []
+    for params, message_id in zip(batch, ids, strict=True):
+        author = params["author"]
+        touch = _TOUCH_UNREAD if author == "visitor" else _TOUCH_READ if author == "agent" else _TOUCH
+        connection.execute(touch, {"cid": params["conversation_id"], "now": now})
+        # A visitor writing again reopens a resolved conversation (one cheap UPDATE).
+        reopened = author == "visitor" and workflow.reopen_for_visitor(
+            params["conversation_id"], connection=connection)
+        active_at = params["contact_active_at"]
+        if active_at is None or active_at < stale:
+            connection.execute(_TOUCH_CONTACT, {"contact_id": params["contact_id"], "now": now,
+                                                "stale": stale})
+        results.append((message_id, now, reopened))
+    return results
 
 
 def message_payload(

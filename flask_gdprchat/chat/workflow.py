@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from flask_gdprchat.core import access, push
 from flask_gdprchat.core.models import Agent, Conversation, row_id
@@ -111,12 +111,15 @@ def assign(agent: Agent, conversation_id: Any, assignee_id: Any) -> dict[str, An
     return _save(conversation, changed)
 
 
-def reopen_for_visitor(conversation_id: int) -> bool:
+def reopen_for_visitor(conversation_id: int, *, connection: Connection | None = None) -> bool:
     """In the caller's transaction: reopen the conversation if it was resolved.
 
-    Returns True when it was (then call :func:`announce_reopened` after the commit).
+    ``connection`` is the transaction to use when it is not the session's (the
+    message path writes on its own). Returns True when it was reopened (then
+    call :func:`announce_reopened` after the commit).
     """
-    result: Any = session().execute(_REOPEN, {"cid": conversation_id})
+    executor: Any = connection if connection is not None else session()
+    result: Any = executor.execute(_REOPEN, {"cid": conversation_id})
     return bool(result.rowcount)
 
 
