@@ -164,7 +164,7 @@ class GDPRChat:
         if socketio is None:
             existing = app.extensions.get("socketio")
             ours = not isinstance(existing, SocketIO)
-            socketio = SocketIO() if ours else existing
+            socketio = existing if isinstance(existing, SocketIO) else SocketIO()
         if "socketio" not in app.extensions:
             options: dict[str, Any] = {
                 "cors_allowed_origins": app.config["GDPRCHAT_CORS_ALLOWED_ORIGINS"],

@@ -286,7 +286,7 @@ def delete_agent(agent_id: int, *, purge: bool, actor: str = "system") -> None:
     )
 
 
-def set_presence(agent_id: int, presence: str) -> str:
+def set_presence(agent_id: int, presence: object) -> str:
     """Set an agent ``online`` or ``away`` in the console, and commit.
 
     Raises :class:`TeamError` for another value or an agent who cannot sign in.
