@@ -88,6 +88,13 @@ class Client:
             return self.seen
 
     def close(self) -> None:
+        ws = getattr(self.sio.client.eio, "ws", None) if self.sio.client else None
+        if ws is not None:
+            # Once messages have flowed, Werkzeug's development server leaves the
+            # WebSocket close frame unanswered and the client would wait 3 s for it
+            # before giving up; the socket is closed either way.
+            close = ws.close
+            ws.close = lambda *args, **kwargs: close(*args, **{**kwargs, "timeout": 0.1})
         self.sio.disconnect()
 
 
