@@ -236,11 +236,6 @@ class ChatNamespace(Namespace):
             target_id, contact_id = conversation.id, conversation.contact_id
             active_at = conversation.contact.last_activity_at
             author, author_name, agent_id = "agent", agent.public_name, agent.id
-        if client_msg_id is not None:
-            # A retry of a message already stored: the same ack, nothing new.
-            stored = conversations.stored_under_client_id(target_id, client_msg_id)
-            if stored is not None:
-                return {"ok": True, "message": stored, "duplicate": True}
         if client.flooding(setting("MESSAGES_PER_10S")):
             return self._flood_refusal(client, "send_message", "too many messages: wait a few seconds")
         try:
@@ -249,7 +244,9 @@ class ChatNamespace(Namespace):
                 contact_active_at=active_at, client_msg_id=client_msg_id,
             )
         except IntegrityError:
-            # The same retry arrived twice at once: the other one stored it.
+            # A retry of a message already stored (the unique client id refused
+            # it): the same ack, nothing new. No lookup before the insert: the
+            # index decides, so the message path spends no query on it.
             session().rollback()
             stored = conversations.stored_under_client_id(target_id, client_msg_id or "")
             if stored is None:
