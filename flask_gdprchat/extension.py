@@ -29,6 +29,7 @@ from flask_gdprchat.core.host_migrations import (
     keep_out_of_host_migrations,
 )
 from flask_gdprchat.core.i18n import init_babel
+from flask_gdprchat.core.keystore import keystore_for_app
 from flask_gdprchat.core.state import ChatState, VisitorIdentifier, own_session
 from flask_gdprchat.jobs import scheduler
 from flask_gdprchat.rights.erasure import erase_by_email
@@ -85,8 +86,13 @@ class GDPRChat:
         db, owns_db = self._setup_db(app)
         socketio = self._setup_socketio(app)
         login_manager = self._setup_login(app)
+        # Made (and the master key checked) now, so a wrong key fails at start-up;
+        # it connects on first use only.
+        with app.app_context():
+            keystore = keystore_for_app(app, db.engine.url)
         state = ChatState(
-            chat=self, jobs=scheduler.RUNNER, db=db, socketio=socketio, login_manager=login_manager, owns_db=owns_db
+            chat=self, jobs=scheduler.RUNNER, db=db, socketio=socketio, login_manager=login_manager, owns_db=owns_db,
+            keystore=keystore,
         )
         app.extensions["gdprchat"] = state
         self.db, self.socketio = db, socketio

@@ -1,7 +1,7 @@
 """The command line: ``flask gdprchat ...``, one module of commands per feature."""
 from __future__ import annotations
 
-from flask_gdprchat.cli import campaigns, retention, rights, ropa, team
+from flask_gdprchat.cli import campaigns, keys, retention, rights, ropa, team
 from flask_gdprchat.cli.group import gdprchat_cli
 
-__all__ = ["gdprchat_cli", "campaigns", "retention", "rights", "ropa", "team"]
+__all__ = ["gdprchat_cli", "campaigns", "keys", "retention", "rights", "ropa", "team"]

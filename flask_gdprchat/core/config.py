@@ -72,6 +72,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_MESSAGE_LENGTH": 5000,
     #: Store the visitor's IP address with consent records (opt-in).
     "STORE_IP": False,
+    #: Where the subjects' keys live, apart from the data (a SQLAlchemy URL of a
+    #: database of its own); ``None`` = ``gdprchat-keys.sqlite3`` in the instance folder.
+    "KEYSTORE_URI": None,
+    #: The key that wraps every key in the key store (url-safe base64 of 32 bytes);
+    #: ``None`` = generated once and kept in the instance folder, like the secret key.
+    "MASTER_KEY": None,
     #: What is masked in messages before they are stored or relayed: ``card``
     #: (Luhn-valid payment card numbers), ``iban`` (mod-97-valid IBANs); ``[]`` = off.
     "MASK_PATTERNS": ["card", "iban"],
@@ -101,6 +107,9 @@ DEFAULTS: dict[str, Any] = {
     #: The argon2-cffi profile agents' passwords are hashed with; tests may use "CHEAPEST".
     "PASSWORD_PROFILE": "RFC_9106_LOW_MEMORY",
 }
+
+#: Keys whose value is a secret: an error about them never repeats the value.
+SECRET_KEYS = ("MASTER_KEY",)
 
 #: Keys whose saved dashboard value overrides the configured default at run time.
 RUNTIME_KEYS = (
@@ -225,6 +234,18 @@ def _public_url(value: Any) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query
 
 
+def _master_key(value: Any) -> bool:
+    if value is None:
+        return True
+    from flask_gdprchat.core.master_key import parse_key  # it imports this module
+
+    try:
+        parse_key(value)
+    except (ValueError, AttributeError):
+        return False
+    return True
+
+
 def _queue(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.startswith(("redis://", "rediss://")))
 
@@ -255,6 +276,9 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "TOKEN_MAX_AGE": (_positive_int, "a positive whole number of seconds"),
     "MAX_MESSAGE_LENGTH": (_positive_int, "a positive whole number of characters"),
     "STORE_IP": (lambda v: isinstance(v, bool), "True or False"),
+    "KEYSTORE_URI": (lambda v: v is None or _nonempty_str(v),
+                     "None or a database URL of its own, like 'postgresql+psycopg://.../keys'"),
+    "MASTER_KEY": (_master_key, "None or the url-safe base64 text of 32 random bytes"),
     "MASK_PATTERNS": (_mask_patterns, 'a list drawn from ["card", "iban"], or [] for none'),
     "CORS_ALLOWED_ORIGINS": (_origins, "None, an origin like 'https://shop.example' or a "
                              "list of them ('*' is refused: any site could then chat in "
@@ -279,7 +303,8 @@ def validate_value(key: str, value: Any) -> None:
     """Raise :class:`ConfigError` naming ``GDPRCHAT_<key>`` if ``value`` is not allowed."""
     check, expected = _VALIDATORS[key]
     if not check(value):
-        raise ConfigError(f"{PREFIX}{key} must be {expected}, got {value!r}")
+        shown = "a value not shown here" if key in SECRET_KEYS else repr(value)
+        raise ConfigError(f"{PREFIX}{key} must be {expected}, got {shown}")
 
 
 def apply_defaults(config: dict[str, Any]) -> None:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from flask_sqlalchemy.session import Session
     from sqlalchemy.orm import scoped_session
 
+    from flask_gdprchat.core.keystore import KeyStore
+
 #: The host's ``@chat.identify_visitor`` callback: its signed-in user, or None.
 VisitorIdentifier = Callable[[], "dict[str, Any] | None"]
 
@@ -51,6 +53,8 @@ class ChatState:
     owns_db: bool = False
     #: The jobs, given by the composition root (the CLI runs them, never imports them).
     jobs: JobRunner | None = None
+    #: The subjects' data keys, kept apart from the data (see core/keystore.py).
+    keystore: KeyStore | None = None
     scheduler: Any = None
     admin: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
