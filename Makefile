@@ -58,8 +58,18 @@ schema: $(STAMP)
 wheel: $(STAMP)
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
 
+# Every benchmark at modest sizes, a few minutes in all (each script has flags for
+# the full sizes; docs/performance.md has the figures). Needs PostgreSQL and Redis.
 bench: $(STAMP)
-	$(PY) bench/purge.py
+	$(PY) bench/throughput.py
+	$(PY) bench/latency.py
+	$(PY) bench/idle.py
+	$(PY) bench/redis_queue.py
+	$(PY) bench/purge.py --db sqlite
+	$(PY) bench/purge.py --db postgres
+	$(PY) bench/erasure.py
+	$(PY) bench/export.py
+	$(PY) bench/startup.py
 
 # Translations, in the chat's own gettext domain "gdprchat" (see babel.cfg).
 # extract: every visitor-facing string into the template gdprchat.pot;

@@ -13,25 +13,37 @@ It prints rows per second and the longest single transaction of both, and their
 ratio. The target: the purge reaches at least half the plain delete's rate, and
 no transaction lasts longer than one second.
 
-    python bench/purge.py --db sqlite
+While each runs, a chat server on the same database (gevent, core 0) takes an
+open-loop chat load (``--chat-rate`` messages per second from 20 visitors, core
+1, where this process deletes too): the p99 of its answers during the deletion
+is printed beside the p99 of the seconds before it started.
+
+    python bench/purge.py --db sqlite     # 10,000 chats (100,000 messages)
     python bench/purge.py --db postgres   # GDPRCHAT_BENCH_POSTGRES_URL or the default below
+    python bench/purge.py --full          # 100,000 chats (1,000,000 messages)
 
 For PostgreSQL a scratch database is created and dropped on the server.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa  # noqa: E402
+from _common import BENCH, CLIENT_CORE, pin, start_server  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from flask_gdprchat import GDPRChat  # noqa: E402
@@ -93,6 +105,11 @@ def _fill_postgres(connection: sa.Connection, chats: int, per_chat: int) -> None
         f"SELECT i, (i - 1) / {per_chat} + 1, 'visitor', "
         "'Hello, I would like to know more about message number ' || i, "
         f"TIMESTAMP '{RECENT}' FROM generate_series(1, {chats * per_chat}) AS i")
+    # The ids were given: move each sequence past them, for the chat running beside.
+    for name in ("contacts", "consents", "conversations", "messages"):
+        connection.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('gdprchat_{name}', 'id'), "
+            f"(SELECT max(id) FROM gdprchat_{name}))")
     connection.exec_driver_sql("ANALYZE")
 
 
@@ -166,6 +183,51 @@ def run_plain_delete(batch: int) -> tuple[int, float, float, int, float]:
     return rows, time.perf_counter() - started, longest, transactions, finding
 
 
+# -- the chat beside it ------------------------------------------------------------------------
+
+
+class ChatLoad:
+    """Answer latencies of a chat server taking load while something else runs."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self.began = self.ended = 0.0
+
+    def p99(self, during: bool) -> tuple[float, int]:
+        """(p99 in ms, how many answers) inside the marked window, or outside it."""
+        inside = sorted(lat for when, lat in self.samples
+                        if (self.began <= when <= self.ended) == during)
+        if not inside:
+            return float("nan"), 0
+        return inside[min(len(inside) - 1, int(0.99 * len(inside)))] * 1000, len(inside)
+
+
+@contextlib.contextmanager
+def chat_load(db_uri: str, rate: float, baseline: float = 2.0) -> Iterator[ChatLoad]:
+    """A chat server on ``db_uri`` under ``rate`` msg/s; ``baseline`` s measured first.
+
+    Mark the work measured with ``load.began`` and ``load.ended`` (wall times).
+    """
+    load = ChatLoad()
+    server = start_server("product", "gevent", db=db_uri)
+    client = subprocess.Popen([sys.executable, str(BENCH / "_load.py"), server.url, str(rate),
+                               "20"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: pin(CLIENT_CORE))
+    try:
+        assert client.stdout.readline().strip() == "LOADING"
+        time.sleep(baseline)  # the seconds before, for comparison
+        yield load
+        client.stdin.write("stop\n")
+        client.stdin.flush()
+        result = json.loads(client.stdout.readline())
+        load.samples = [tuple(s) for s in result["samples"]]
+        client.wait(timeout=60)
+    finally:
+        if client.poll() is None:
+            client.kill()
+        server.stop()
+
+
 # -- set-up --------------------------------------------------------------------------------------
 
 
@@ -199,10 +261,16 @@ def drop_scratch(scratch: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--chats", type=int, default=100_000, help="conversations")
+    parser.add_argument("--chats", type=int, default=10_000, help="conversations")
+    parser.add_argument("--full", action="store_true", help="100,000 conversations")
+    parser.add_argument("--chat-rate", type=float, default=100,
+                        help="chat messages per second offered meanwhile (0: no chat)")
     parser.add_argument("--messages", type=int, default=10, help="messages per conversation")
     parser.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
     args = parser.parse_args()
+    if args.full:
+        args.chats = 100_000
+    pin(CLIENT_CORE)
 
     workdir = tempfile.mkdtemp(prefix="gdprchat-bench-")
     app, scratch = make_app(args.db, workdir)
@@ -211,18 +279,23 @@ def main() -> int:
             init_db()
             print(f"{args.db}: {args.chats:,} conversations, {args.chats * args.messages:,} "
                   f"messages, half expired; {args.batch_size} rows per transaction")
+            uri = state.db.engine.url.render_as_string(hide_password=False)
             print(f"  data written in {build(args.chats, args.messages):.1f} s")
-            rows, seconds, longest, batches = run_purge(args.batch_size)
+            with measured_chat(uri, args.chat_rate) as load:
+                rows, seconds, longest, batches = run_purge(args.batch_size)
             purge_rate = rows / seconds
             print(f"  purge_expired : {rows:,} rows in {seconds:.2f} s = {purge_rate:,.0f} rows/s;"
-                  f" longest transaction {longest * 1000:.0f} ms over {batches} batches")
+                  f" longest transaction {longest * 1000:.0f} ms over {batches} batches"
+                  f"{chat_line(load)}")
 
             print(f"  data rewritten in {build(args.chats, args.messages):.1f} s")
-            p_rows, p_seconds, p_longest, p_tx, finding = run_plain_delete(args.batch_size)
+            with measured_chat(uri, args.chat_rate) as load:
+                p_rows, p_seconds, p_longest, p_tx, finding = run_plain_delete(args.batch_size)
             plain_rate = p_rows / p_seconds
             print(f"  plain DELETE  : {p_rows:,} rows in {p_seconds:.2f} s = {plain_rate:,.0f} "
                   f"rows/s; longest transaction {p_longest * 1000:.0f} ms over {p_tx} "
-                  f"transactions (+{finding:.2f} s to list the ids, not counted)")
+                  f"transactions (+{finding:.2f} s to list the ids, not counted)"
+                  f"{chat_line(load)}")
             ratio = purge_rate / plain_rate
             ok = ratio >= 0.5 and longest <= 1.0
             print(f"  ratio purge/plain = {ratio:.2f}; target >= 0.50 and longest <= 1 s: "
@@ -235,6 +308,30 @@ def main() -> int:
     finally:
         if scratch:
             drop_scratch(scratch)
+
+
+@contextlib.contextmanager
+def measured_chat(uri: str, rate: float) -> Iterator[ChatLoad | None]:
+    """Run the body under a chat load (none when ``rate`` is 0), its window marked."""
+    if not rate:
+        yield None
+        return
+    session().remove()
+    with chat_load(uri, rate) as load:
+        load.began = time.time()
+        try:
+            yield load
+        finally:
+            load.ended = time.time()
+            session().remove()
+
+
+def chat_line(load: ChatLoad | None) -> str:
+    if load is None:
+        return ""
+    (during, n), (before, m) = load.p99(True), load.p99(False)
+    return (f"\n                  chat p99 {during:,.0f} ms over {n} answers while it ran "
+            f"(before it: {before:,.0f} ms over {m})")
 
 
 if __name__ == "__main__":
