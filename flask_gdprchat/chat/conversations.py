@@ -188,7 +188,7 @@ def start_conversation(form: dict[str, Any], identity: dict[str, Any] | None) ->
                                 created_at=now, last_activity_at=now)
     db.add(conversation)
     db.flush()
-    records = _record_consents(contact, form)
+    records = record_consents(contact, form)
     db.commit()
     consent.announce(records)
     signals.conversation_started.send(
@@ -199,8 +199,11 @@ def start_conversation(form: dict[str, Any], identity: dict[str, Any] | None) ->
     return Started(conversation, contact, token, records)
 
 
-def _record_consents(contact: Contact, form: dict[str, Any]) -> list[ConsentRecord]:
-    # The wording recorded is the one the widget showed, with the language it is in.
+def record_consents(contact: Contact, form: dict[str, Any]) -> list[ConsentRecord]:
+    """Add the consent records a form's ticks stand for (the caller commits).
+
+    The wording recorded is the one the widget showed, with the language it is in.
+    """
     shown = consent.shown_wordings(form.get("locale") or visitor_locale())
     text, locale = shown[consent.PRIVACY_POLICY]
     records = [consent.record_consent(contact, consent.PRIVACY_POLICY, text, locale=locale)]
@@ -221,7 +224,7 @@ def renew_consent(conversation: Conversation, form: dict[str, Any]) -> list[Cons
     if form.get("marketing_consent"):
         contact.marketing_consent = True
         contact.unsubscribed_at = None
-    records = _record_consents(contact, form)
+    records = record_consents(contact, form)
     session().commit()
     consent.announce(records)
     return records
@@ -248,6 +251,10 @@ def store_message(
     Messages arriving together share one transaction (see
     :mod:`flask_gdprchat.chat.message_writer`). Returns the message id and its time.
     """
+    # End this thread's own transaction first (committing what it holds, as this
+    # function always did): a sender waiting for its batch must not keep a pooled
+    # connection checked out, or a crowd of waiters starves the batch's own writer.
+    session().commit()
     message_id, now, reopened = writer_for_app(_write_batch).store({
         "conversation_id": conversation_id, "contact_id": contact_id, "author": author,
         "agent_id": agent_id, "text": text, "client_msg_id": client_msg_id,
