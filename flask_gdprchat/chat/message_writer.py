@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from flask_gdprchat.core.concurrency import patched_by
 from flask_gdprchat.core.state import state
 
 #: Most messages one transaction takes (bounds the time a batch holds the write lock).
@@ -97,9 +98,18 @@ class MessageWriter:
 
     def _commit(self, batch: list[PendingMessage]) -> None:
         engine = state.db.engine
+        params = [item.params for item in batch]
+
         try:
-            with engine.begin() as connection:
-                results = self._write_batch(connection, [item.params for item in batch])
+            # The pool is used here, on the event loop; only the statements and
+            # the commit run off it (see off_the_event_loop).
+            with engine.connect() as connection:
+
+                def write() -> list[tuple[int, dt.datetime, bool]]:
+                    with connection.begin():
+                        return self._write_batch(connection, params)
+
+                results = off_the_event_loop(write)
         except IntegrityError:
             # One message of the batch broke a rule (a retried client_msg_id
             # that raced its twin): write them one by one, so only it fails.
@@ -122,6 +132,21 @@ class MessageWriter:
         except Exception as exc:  # noqa: BLE001
             item.error = exc
         item.ready.set()
+
+
+def off_the_event_loop(work: Callable[[], Any]) -> Any:
+    """Run blocking database work where it does not stall the other clients.
+
+    Under gevent a commit (an fsync on SQLite) is a C call that blocks every
+    greenlet, so no message could even be read, let alone join the batch, while
+    it runs. Run there, in gevent's pool of real threads, the commit overlaps
+    with reading the next messages. With threads it simply runs here.
+    """
+    if patched_by() == "gevent":
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(work)
+    return work()
 
 
 def writer_for_app(write_batch: BatchWriter) -> MessageWriter:
