@@ -55,13 +55,16 @@ def test_an_empty_identified_retention_means_kept_until_erased(app, admin_client
         assert setting("IDENTIFIED_RETENTION_DAYS") is None
 
 
-def test_a_bad_value_names_the_field_and_nothing_is_saved(app, admin_client, csrf_from):
+def test_a_bad_value_names_the_field_in_words_and_nothing_is_saved(app, admin_client, csrf_from):
     response = _post(admin_client, RETENTION, csrf_from, anonymous_retention_days="0",
                      identified_retention_days="30", restricted_grace_days="183")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Nothing was saved" in page
-    assert "Anonymous conversations are kept for (days): GDPRCHAT_ANONYMOUS_RETENTION_DAYS must be" in page
+    assert ("Anonymous conversations are kept for (days): Enter a whole number of days, "
+            "1 or more.") in page
+    # The config key is for developers; the admin reads what to do instead.
+    assert "GDPRCHAT_" not in page.split("<main", 1)[1]
     assert _saved(app) == {}
 
 
@@ -69,7 +72,8 @@ def test_text_instead_of_a_number_is_refused(app, admin_client, csrf_from):
     response = _post(admin_client, RETENTION, csrf_from, anonymous_retention_days="soon",
                      restricted_grace_days="183")
     assert response.status_code == 400
-    assert "Anonymous conversations are kept for (days): Not a valid integer" in response.get_data(as_text=True)
+    assert ("Anonymous conversations are kept for (days): Enter a whole number of days, like 270."
+            in response.get_data(as_text=True))
     assert _saved(app) == {}
 
 
@@ -104,15 +108,45 @@ def test_a_required_field_must_be_shown(app, admin_client, csrf_from):
     response = _post(admin_client, WIDGET, csrf_from,
                      **{**WIDGET_FORM, "prechat_required": ["phone"]})
     assert response.status_code == 400
-    assert "a required field must also be shown: phone" in response.get_data(as_text=True)
+    assert ("Phone is required but not shown: tick it under “Pre-chat fields shown” too, "
+            "or untick it here.") in response.get_data(as_text=True)
     assert _saved(app) == {}
 
 
-def test_a_bad_colour_names_the_field(app, admin_client, csrf_from):
+def test_a_bad_colour_says_what_to_choose(app, admin_client, csrf_from):
     response = _post(admin_client, WIDGET, csrf_from, **{**WIDGET_FORM, "widget_color": "red"})
     assert response.status_code == 400
-    assert "Widget colour: GDPRCHAT_WIDGET_COLOR must be" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Widget colour: Choose a colour like #2563eb." in page
+    assert "GDPRCHAT_WIDGET_COLOR" not in page
+    # The field points at its error, for screen readers.
+    assert 'aria-invalid="true"' in page and 'id="widget_color-error"' in page
     assert _saved(app) == {}
+
+
+def test_a_wording_for_a_language_the_site_does_not_offer_is_refused_in_words(
+    app, admin_client, csrf_from
+):
+    app.config["GDPRCHAT_LANGUAGES"] = ["en", "de"]
+    response = _post(admin_client, WIDGET, csrf_from,
+                     **{**WIDGET_FORM, "consent_text": '{"en": "I agree.", "xx": "Oui."}'})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "The site does not offer xx. Write texts only for the languages it offers: en, de." in page
+    assert _saved(app) == {}
+
+
+def test_the_widget_page_previews_the_settings_in_force(app, admin_client, csrf_from):
+    _post(admin_client, WIDGET, csrf_from,
+          **{**WIDGET_FORM, "widget_title": "Ask <us>", "widget_greeting": "Hej!"})
+    page = admin_client.get(WIDGET).get_data(as_text=True)
+    preview = page.split('id="gdprchat-widget-preview"', 1)[1].split("</aside>", 1)[0]
+    assert "--gdprchat-preview-colour: #112233" in preview
+    assert '<strong data-preview="title">Ask &lt;us&gt;</strong>' in preview
+    assert ">Hej!</p>" in preview
+    # The script that redraws it as the admin types is a static file, not inline.
+    assert '/gdprchat/static/gdprchat/admin.js"' in page
+    assert "<script>" not in page and " onclick=" not in page
 
 
 def test_the_privacy_page_states_the_saved_retention(app, admin_client, csrf_from):

@@ -127,21 +127,87 @@ def test_the_send_campaign_command(app, smtp_server, audience):
     assert smtp_server.wait_for(1)[0]["To"] == "yes@example.test"
 
 
-def test_the_send_now_action_in_the_dashboard(app, smtp_server, audience, admin_client, csrf_from):
+def _campaign(app, **fields) -> int:
     with app.app_context():
         db = session()
-        campaign = Campaign(name="Launch", subject="We launched", body="Come see.",
-                            channel="email", kind="manual")
+        campaign = Campaign(**{"name": "Launch", "subject": "We launched", "body": "Come see.",
+                               "channel": "email", "kind": "manual", **fields})
         db.add(campaign)
         db.commit()
-        campaign_id = campaign.id
-    token = csrf_from(admin_client.get(f"{ADMIN_URL}/campaigns/").get_data(as_text=True))
-    admin_client.post(f"{ADMIN_URL}/campaigns/action/", data={
-        "action": "send", "rowid": str(campaign_id), "csrf_token": token})
+        return campaign.id
+
+
+def _deliveries(app, campaign_id: int) -> int:
+    with app.app_context():
+        return session().scalar(select(func.count()).select_from(CampaignDelivery)
+                                .where(CampaignDelivery.campaign_id == campaign_id))
+
+
+def test_each_manual_campaign_row_leads_to_its_send_page(app, admin_client):
+    manual = _campaign(app)
+    automatic = _campaign(app, name="Welcome", kind="automatic", delay_days=2)
+    page = admin_client.get(f"{ADMIN_URL}/campaigns/").get_data(as_text=True)
+    assert f'href="{ADMIN_URL}/campaigns/send/{manual}/"' in page
+    assert f'href="{ADMIN_URL}/campaigns/send/{automatic}/"' not in page
+    # Sending is no longer hidden among the bulk actions.
+    assert 'data-gdprchat-action="send"' not in page
+
+
+def test_the_send_page_counts_by_the_one_rule_and_shows_the_mail(app, admin_client, audience,
+                                                                 smtp_server):
+    campaign_id = _campaign(app, body="Flowers <b>now</b>.")
+    response = admin_client.get(f"{ADMIN_URL}/campaigns/send/{campaign_id}/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    recipients = page.split('id="gdprchat-recipients">', 1)[1]
+    assert recipients.startswith("1\n"), recipients[:40]  # only audience["yes"]
+    assert "Send now to 1 contact</button>" in page
+    preview = page.split('id="gdprchat-mail-preview">', 1)[1].split("</pre>", 1)[0]
+    assert "Flowers &lt;b&gt;now&lt;/b&gt;." in preview
+    assert "Unsubscribe at any time: (each recipient&#39;s own unsubscribe link)" in preview
+    # Looking sends nothing.
+    assert _deliveries(app, campaign_id) == 0
+
+
+def test_the_send_page_sends_only_on_a_post_with_the_token(app, smtp_server, audience,
+                                                           admin_client, csrf_from):
+    campaign_id = _campaign(app)
+    url = f"{ADMIN_URL}/campaigns/send/{campaign_id}/"
+    assert admin_client.post(url).status_code == 400
+    assert _deliveries(app, campaign_id) == 0
+    token = csrf_from(admin_client.get(url).get_data(as_text=True))
+    response = admin_client.post(url, data={"csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"{ADMIN_URL}/campaigns/")
     [message] = smtp_server.wait_for(1)
     assert message["To"] == "yes@example.test"
     # Inside a request, the link takes the request's host.
     assert message["List-Unsubscribe"].startswith("<http://localhost/gdprchat/unsubscribe/")
+    listing = admin_client.get(f"{ADMIN_URL}/campaigns/").get_data(as_text=True)
+    assert "&#39;Launch&#39; was sent and reached 1 contact." in listing
+    again = admin_client.get(url).get_data(as_text=True)
+    assert 'id="gdprchat-recipients">0' in again and "Nobody would receive it now" in again
+    assert _deliveries(app, campaign_id) == 1
+
+
+def test_an_automatic_campaign_cannot_be_sent_from_the_page(app, audience, admin_client,
+                                                            csrf_from):
+    campaign_id = _campaign(app, name="Welcome", kind="automatic", delay_days=3)
+    url = f"{ADMIN_URL}/campaigns/send/{campaign_id}/"
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "the scheduler sends it to each contact 3 days after their first chat" in page
+    assert "Send now" not in page
+    token = csrf_from(page)
+    assert admin_client.post(url, data={"csrf_token": token}).status_code == 400
+    assert _deliveries(app, campaign_id) == 0
+
+
+def test_the_send_page_needs_the_settings_permission(app, agent_client):
+    campaign_id = _campaign(app)
+    url = f"{ADMIN_URL}/campaigns/send/{campaign_id}/"
+    assert agent_client("user_data", "team").get(url).status_code == 403
+    assert agent_client("settings").get(url).status_code == 200
+    assert agent_client("settings").get(f"{ADMIN_URL}/campaigns/send/999/").status_code == 404
 
 
 def test_an_automatic_campaign_needs_a_delay(app, admin_client, csrf_from):

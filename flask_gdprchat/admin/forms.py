@@ -84,7 +84,7 @@ class WordingField(TextAreaField):
                 parsed = None
             if not isinstance(parsed, dict):
                 # Kept as typed, so the admin can fix it; nothing is saved.
-                raise ValueError('write one text, or a JSON object like {"en": "...", "de": "..."}')
+                raise ValueError('Write one text, or a JSON object like {"en": "...", "de": "..."}.')
             self.data = parsed
 
     def _value(self) -> str:
@@ -98,6 +98,9 @@ class SettingsForm(FlaskForm):
 
     #: Field names that mean "not set" when left blank (saved as None).
     blank_is_none: tuple[str, ...] = ()
+    #: What to tell the admin when a setting breaks the config's rule: the config's
+    #: own message names the key (for developers); these speak to people.
+    plain_errors: dict[str, str] = {}
 
     def setting_values(self) -> dict[str, Any]:
         """``{KEY: value}`` for every setting field of the form."""
@@ -125,7 +128,7 @@ class SettingsForm(FlaskForm):
             try:
                 validate_value(key, value)
             except ConfigError as exc:
-                field.errors = [*field.errors, str(exc)]
+                field.errors = [*field.errors, self.plain_errors.get(key, str(exc))]
                 ok = False
         return values if ok and self.check_together(values) else None
 
@@ -139,22 +142,38 @@ class SettingsForm(FlaskForm):
         return {key.lower(): value for key, value in current.items()}
 
 
+class DaysField(IntegerField):
+    """A number of days; anything else is refused in words."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a whole number of days, like 270.") from None
+
+
 class RetentionForm(SettingsForm):
     """How long conversations are kept."""
 
     blank_is_none = ("identified_retention_days",)
+    plain_errors = {
+        "ANONYMOUS_RETENTION_DAYS": "Enter a whole number of days, 1 or more.",
+        "IDENTIFIED_RETENTION_DAYS": "Enter a whole number of days, 1 or more, or leave it "
+        "empty to keep them until erased.",
+        "RESTRICTED_GRACE_DAYS": "Enter a whole number of days, 1 or more.",
+    }
 
-    anonymous_retention_days = IntegerField(
+    anonymous_retention_days = DaysField(
         "Anonymous conversations are kept for (days)",
         validators=[InputRequired()],
         description="No name, e-mail, phone or company given. Default 270 (nine months).",
     )
-    identified_retention_days = IntegerField(
+    identified_retention_days = DaysField(
         "Identified conversations are kept for (days)",
         validators=[Optional()],
         description="Leave empty to keep them until the person asks for erasure.",
     )
-    restricted_grace_days = IntegerField(
+    restricted_grace_days = DaysField(
         "Restricted subjects are kept frozen for (days)",
         validators=[InputRequired()],
         description="After a restriction, data is purged when this grace period ends. "
@@ -166,6 +185,19 @@ class WidgetForm(SettingsForm):
     """The pre-chat form, the consent wording and the widget's look."""
 
     blank_is_none = ("privacy_policy_url",)
+    plain_errors = {
+        "WIDGET_COLOR": "Choose a colour like #2563eb.",
+        "WIDGET_TITLE": "Give the widget a title, such as Chat with us.",
+        "WIDGET_GREETING": "Write the greeting as plain text, or leave it empty.",
+        "PRIVACY_POLICY_URL": "Enter an address starting with https:// or a path on this site "
+        "starting with /, or leave it empty for the built-in policy page.",
+        "PRIVACY_POLICY_VERSION": "Enter a version, such as 2 or 2024-05.",
+        "CONSENT_TEXT": "Write the sentence visitors tick to consent; it cannot be empty.",
+        "MARKETING_CONSENT_TEXT": "Write the sentence visitors tick to receive news; it cannot "
+        "be empty.",
+        "PRECHAT_FIELDS": "Choose among the fields listed.",
+        "PRECHAT_REQUIRED": "Choose among the fields listed.",
+    }
 
     prechat_fields = CheckboxesField(
         "Pre-chat fields shown", choices=[SelectChoice(f, f.capitalize()) for f in PRECHAT_FIELD_CHOICES]
@@ -198,17 +230,25 @@ class WidgetForm(SettingsForm):
         ok = True
         missing = missing_required(values["PRECHAT_FIELDS"], values["PRECHAT_REQUIRED"])
         if missing:
+            names = " and ".join(f.capitalize() for f in missing)
+            one = len(missing) == 1
+            them = "it" if one else "them"
             self.prechat_required.errors = [
                 *self.prechat_required.errors,
-                f"a required field must also be shown: {', '.join(missing)}",
+                f"{names} {'is' if one else 'are'} required but not shown: tick {them} under "
+                f"“Pre-chat fields shown” too, or untick {them} here.",
             ]
             ok = False
+        languages = config_value("LANGUAGES")
         for key in ("CONSENT_TEXT", "MARKETING_CONSENT_TEXT"):
             try:
-                check_wording_languages(key, values[key], config_value("LANGUAGES"))
-            except ConfigError as exc:
+                check_wording_languages(key, values[key], languages)
+            except ConfigError:
                 field = self[key.lower()]
-                field.errors = [*field.errors, str(exc)]
+                unknown = sorted(set(values[key]) - set(languages))
+                field.errors = [*field.errors, (
+                    f"The site does not offer {', '.join(unknown)}. Write texts only for "
+                    f"the languages it offers: {', '.join(languages)}.")]
                 ok = False
         return ok
 

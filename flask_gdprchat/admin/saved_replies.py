@@ -42,6 +42,12 @@ class SavedRepliesView(GuardedModelView):
     }
     column_default_sort = ("shortcut", False)
     column_searchable_list = ("shortcut", "title", "text")
+    search_label = "Search saved replies"
+    create_label = "New saved reply"
+    delete_confirmation = "Delete this saved reply? Agents can no longer insert it."
+
+    def row_title(self, row: SavedReply) -> str:
+        return f"/{row.shortcut}"
 
     def get_create_form(self) -> Any:
         return SavedReplyForm

@@ -6,9 +6,12 @@
 - Widget, Retention and Campaigns: ``settings``.
 - Contacts, Consent records, Requests and Audit log: ``user_data``.
 
-Lists show no personal data beyond what the screen's task needs: contacts and
-consent records appear by id and flags only; e-mail addresses appear on the
-team screen alone (staff, to manage their sign-in).
+Lists show no personal data beyond what the screen's task needs: contacts show
+their name and e-mail to agents holding ``user_data`` (to find and open one);
+consent records name the contact as the console does; requests and the audit
+log name a subject by its keyed reference only. Screens built on these classes
+live in their own modules (``campaigns``, ``contacts``, ``subject_requests``,
+``audit_log``, ``ropa``, ``saved_replies``).
 """
 from __future__ import annotations
 
@@ -23,19 +26,16 @@ from flask_admin.helpers import get_form_data
 from markupsafe import Markup
 from sqlalchemy import func, select
 from werkzeug.local import LocalProxy
-from wtforms.validators import ValidationError
 
 from flask_gdprchat.admin.forms import (
     PERMISSION_NAMES,
     AdminSecureForm,
     AgentCreateForm,
     AgentEditForm,
-    CampaignForm,
     RetentionForm,
     SettingsForm,
     WidgetForm,
 )
-from flask_gdprchat.chat.campaigns import CampaignError, check_campaign, send_campaign
 from flask_gdprchat.core import access, audit
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.config import PERMISSIONS
@@ -46,7 +46,6 @@ from flask_gdprchat.core.models import (
     Agent,
     AuditEvent,
     Campaign,
-    CampaignDelivery,
     ConsentRecord,
     Contact,
     SavedReply,
@@ -152,6 +151,23 @@ class GuardedModelView(AgentAccess, ModelView):
     can_export = False
     page_size = 50
     column_display_actions = True
+    list_template = "gdprchat_admin/list.html"
+    create_template = "gdprchat_admin/create.html"
+    edit_template = "gdprchat_admin/edit.html"
+    #: The search field's label (when the screen has ``column_searchable_list``).
+    search_label = "Search"
+    #: The words of the list's "create" button.
+    create_label = "Add"
+    #: What a row's Delete button asks before it deletes.
+    delete_confirmation = "Delete this record for good?"
+
+    def row_title(self, row: Any) -> str:
+        """How a row is named to screen readers ("Select Spring news", "Edit ...")."""
+        return f"row {self.get_pk_value(row)}"
+
+    def row_links(self, row: Any) -> list[tuple[str, str]]:
+        """Extra ``(words, url)`` buttons in a row, before Edit and Delete."""
+        return []
 
     def __init__(self, model: type, *, name: str, endpoint: str, url: str) -> None:
         super().__init__(model, _db, name=name, endpoint=endpoint, url=url)
@@ -213,6 +229,12 @@ class TeamView(GuardedModelView):
     column_default_sort = ("id", False)
     column_searchable_list = ()
     list_template = "gdprchat_admin/team_list.html"
+    create_label = "Add a team member"
+    delete_confirmation = ("Delete this team member? Their e-mail, full name, photo and login "
+                           "are erased for good; their messages keep their first name.")
+
+    def row_title(self, row: Agent) -> str:
+        return row.public_name or f"team member {row.id}"
 
     def get_create_form(self) -> Any:
         return AgentCreateForm
@@ -369,6 +391,18 @@ class WidgetSettingsView(SettingsView):
     form_class = WidgetForm
     intro = ("What visitors see before they chat: the pre-chat form, the consent wording "
              "and the widget's look.")
+    #: The page shows the chat window beside the form, redrawn as the admin types.
+    shows_preview = True
+
+    def default_title(self) -> str:
+        return "Chat with us"
+
+    def default_consent(self) -> str:
+        return "I have read and accept the privacy policy."
+
+    def retention_days(self) -> Any:
+        """What ``%(days)s`` in a consent wording stands for (anonymous retention)."""
+        return setting("ANONYMOUS_RETENTION_DAYS")
 
 
 class RetentionSettingsView(SettingsView):
@@ -386,135 +420,6 @@ class RetentionSettingsView(SettingsView):
                 f"{' and '.join(on)}, keeping the last four characters.")
 
 
-# -- campaigns ----------------------------------------------------------------------------
-
-
-class CampaignsView(GuardedModelView):
-    """Campaigns; only contacts with marketing consent, not unsubscribed or restricted."""
-
-    permissions = ("settings",)
-    column_list = ("name", "channel", "kind", "delay_days", "is_active", "sent_at", "reached")
-    column_labels = {"delay_days": "Delay (days)", "is_active": "Active", "sent_at": "Last sent",
-                     "reached": "Reached"}
-    column_formatters = {
-        "sent_at": lambda v, c, m, n: _when(m.sent_at),
-        "reached": lambda v, c, m, n: session().scalar(
-            select(func.count()).select_from(CampaignDelivery)
-            .where(CampaignDelivery.campaign_id == m.id)),
-    }
-    column_default_sort = ("id", True)
-
-    def get_create_form(self) -> Any:
-        return CampaignForm
-
-    def get_edit_form(self) -> Any:
-        return CampaignForm
-
-    def on_model_change(self, form: Any, model: Campaign, is_created: bool) -> None:
-        if model.kind == "manual":
-            model.delay_days = None
-        try:
-            check_campaign(model)
-        except CampaignError as exc:
-            raise ValidationError(str(exc)) from None
-
-    @action("send", "Send now",
-            "Send the selected manual campaigns now to every contact who may receive them?")
-    def action_send(self, ids: Iterable[str]) -> None:
-        campaigns = list(session().scalars(
-            select(Campaign).where(Campaign.id.in_(_selected_ids(ids)))))
-        for campaign in campaigns:
-            if campaign.kind != "manual":
-                flash(f"'{campaign.name}' is automatic: the scheduler sends it.", "warning")
-                continue
-            reached = send_campaign(campaign)
-            flash(f"'{campaign.name}' reached " + _count(reached, "contact.", "contacts."), "success")
-
-
-# -- records (read only) ------------------------------------------------------------------
-
-
-def _yes(value: Any) -> Any:
-    return _badge("Yes", "warn") if value else "No"
-
-
-class ContactsView(ReadOnlyView):
-    """Contacts by id and flags; their details stay in the console."""
-
-    permissions = ("user_data",)
-    column_list = ("id", "created_at", "last_activity_at", "anonymous", "marketing_consent",
-                   "unsubscribed", "restricted")
-    column_labels = {"id": "Contact", "created_at": "Created", "last_activity_at": "Last active",
-                     "marketing_consent": "Marketing consent"}
-    column_formatters = {
-        "created_at": lambda v, c, m, n: _when(m.created_at),
-        "last_activity_at": lambda v, c, m, n: _when(m.last_activity_at),
-        "anonymous": lambda v, c, m, n: "Yes" if m.is_anonymous else "No",
-        "marketing_consent": lambda v, c, m, n: "Yes" if m.marketing_consent else "No",
-        "unsubscribed": lambda v, c, m, n: _yes(m.unsubscribed_at),
-        "restricted": lambda v, c, m, n: _yes(m.restricted_at),
-    }
-    column_default_sort = ("id", True)
-
-
-class ConsentRecordsView(ReadOnlyView):
-    """The proof of consent: purpose, policy version, wording and time."""
-
-    permissions = ("user_data",)
-    column_list = ("id", "contact_id", "purpose", "policy_version", "wording", "given_at",
-                   "withdrawn_at")
-    column_labels = {"contact_id": "Contact", "policy_version": "Policy version",
-                     "given_at": "Given", "withdrawn_at": "Withdrawn"}
-    column_formatters = {
-        "given_at": lambda v, c, m, n: _when(m.given_at),
-        "withdrawn_at": lambda v, c, m, n: _when(m.withdrawn_at),
-    }
-    column_default_sort = ("id", True)
-
-
-def _due(view: Any, context: Any, req: SubjectRequest, name: str) -> Any:
-    due = _when(req.due_at)[:10]
-    if req.status == "open" and req.due_at < utcnow():
-        return _badge(f"Overdue · {due}", "danger")
-    return due
-
-
-class SubjectRequestsView(ReadOnlyView):
-    """Subject requests with their one-month deadline (Art. 12(3))."""
-
-    permissions = ("user_data",)
-    column_list = ("id", "kind", "channel", "received_at", "due_at", "status", "fulfilled_at")
-    column_labels = {"received_at": "Received", "due_at": "Due", "fulfilled_at": "Fulfilled"}
-    column_formatters = {
-        "received_at": lambda v, c, m, n: _when(m.received_at),
-        "due_at": _due,
-        "fulfilled_at": lambda v, c, m, n: _when(m.fulfilled_at),
-        "status": lambda v, c, m, n: _badge(m.status, "ok" if m.status == "fulfilled" else "warn"),
-    }
-    column_default_sort = ("id", True)
-
-
-class AuditLogView(ReadOnlyView):
-    """The hash-chained audit log, with whether the chain still holds."""
-
-    permissions = ("user_data",)
-    column_list = ("id", "created_at", "event", "actor", "details", "subject_ref")
-    column_labels = {"created_at": "When", "subject_ref": "Subject (keyed hash)"}
-    column_formatters = {
-        "created_at": lambda v, c, m, n: _when(m.created_at),
-        "subject_ref": lambda v, c, m, n: (m.subject_ref or "")[:12],
-        "details": lambda v, c, m, n: ", ".join(
-            f"{k}={val}" for k, val in sorted((m.details or {}).items())),
-    }
-    column_default_sort = ("id", True)
-    list_template = "gdprchat_admin/audit_list.html"
-
-    @expose("/")
-    def index_view(self) -> Any:
-        self._template_args["chain"] = audit.verify_chain()
-        return super().index_view()
-
-
 def build_views(prefix: str, *, own: bool) -> list[BaseView]:
     """Fresh instances of every screen, with endpoints starting with ``prefix``."""
 
@@ -523,8 +428,12 @@ def build_views(prefix: str, *, own: bool) -> list[BaseView]:
         return {"endpoint": prefix + name, "url": name if own else f"gdprchat-{name}"}
 
     # Imported here: those screens build on this module's AgentAccess.
+    from flask_gdprchat.admin.audit_log import AuditLogView
+    from flask_gdprchat.admin.campaigns import CampaignsView
+    from flask_gdprchat.admin.contacts import ConsentRecordsView, ContactsView
     from flask_gdprchat.admin.ropa import RecordOfProcessingView
     from flask_gdprchat.admin.saved_replies import SavedRepliesView
+    from flask_gdprchat.admin.subject_requests import SubjectRequestsView
 
     return [
         TeamView(Agent, name="Team members", **where("team")),

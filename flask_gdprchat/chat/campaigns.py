@@ -138,12 +138,48 @@ def check_campaign(campaign: Campaign) -> None:
         raise CampaignError("an automatic campaign needs a delay of 0 or more days")
 
 
+def _mail_context(campaign: Campaign, link: str, language: str) -> dict[str, Any]:
+    return {"campaign": campaign, "unsubscribe_url": link, "lang": language, **template_helpers()}
+
+
+def _notice_text(campaign: Campaign) -> str:
+    """What a chat campaign posts into the contact's conversation."""
+    return f"{campaign.subject}\n\n{campaign.body}"
+
+
+#: Stands in for each recipient's own unsubscribe link in a preview.
+PREVIEW_UNSUBSCRIBE_LINK = "(each recipient's own unsubscribe link)"
+
+
+def preview(campaign: Campaign, language: str | None = None) -> str:
+    """The campaign as a recipient reads it: the e-mail's text with its footer (in
+    ``language``, else the default one), or the chat notice. Sends nothing."""
+    if campaign.channel != "email":
+        return _notice_text(campaign)
+    with force_locale(language) as chosen:
+        context = _mail_context(campaign, PREVIEW_UNSUBSCRIBE_LINK, chosen)
+        return render_template("gdprchat/mail/campaign.txt", **context)
+
+
+def count_recipients(campaign: Campaign) -> int:
+    """How many contacts :func:`send_campaign` would reach now (the one rule)."""
+    query = eligible_contacts_query(campaign).order_by(None).subquery()
+    return int(session().scalar(select(func.count()).select_from(query)) or 0)
+
+
+def count_reached(campaign: Campaign) -> int:
+    """How many contacts the campaign has reached so far."""
+    return int(session().scalar(
+        select(func.count()).select_from(CampaignDelivery)
+        .where(CampaignDelivery.campaign_id == campaign.id)
+    ) or 0)
+
+
 def _email(campaign: Campaign, contact: Contact) -> OutboundMail:
     link = unsubscribe_url(contact.id)
     # The footer is in the language the contact consented in.
     with force_locale(language_of(contact)) as language:
-        context = {"campaign": campaign, "unsubscribe_url": link, "lang": language,
-                   **template_helpers()}
+        context = _mail_context(campaign, link, language)
         text = render_template("gdprchat/mail/campaign.txt", **context)
         html = render_template("gdprchat/mail/campaign.html", **context)
     return queue_mail(
@@ -200,7 +236,7 @@ def _send_to(campaign: Campaign, contacts: list[Contact]) -> int:
     for conversation_id in notices:
         from flask_gdprchat.chat.conversations import post_notice
 
-        post_notice(conversation_id, f"{campaign.subject}\n\n{campaign.body}")
+        post_notice(conversation_id, _notice_text(campaign))
     if mails:
         try:
             delivered = deliver(mails)
@@ -270,8 +306,11 @@ __all__ = [
     "BadUnsubscribeToken",
     "CampaignError",
     "contact_id_from_token",
+    "count_reached",
+    "count_recipients",
     "create_and_send",
     "eligible_contacts_query",
+    "preview",
     "run_automatic_campaigns",
     "send_campaign",
     "unsubscribe_token",
