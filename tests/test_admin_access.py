@@ -146,6 +146,9 @@ def test_a_host_can_add_the_screens_to_its_own_admin(app, agent_client):
     add_views(host_admin)
     admin_client = agent_client(admin=True)
     assert admin_client.get("/admin/gdprchat-retention/").status_code == 200
+    # The lists bring the script that confirms deletes and runs bulk actions.
+    team = admin_client.get("/admin/gdprchat-team/").get_data(as_text=True)
+    assert "/gdprchat/static/gdprchat/admin.js" in team and "data-gdprchat-confirm" in team
     # Ours stays where the contract puts it.
     assert admin_client.get(f"{ADMIN_URL}/retention/").status_code == 200
     with pytest.raises(RuntimeError):

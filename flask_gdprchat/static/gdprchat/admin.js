@@ -4,6 +4,9 @@
    - the widget settings page redraws its preview as the admin types. */
 (function () {
   "use strict";
+  // Loaded by our page and again by the lists (for a host's own Flask-Admin): bind once.
+  if (window.gdprchatAdminBound) { return; }
+  window.gdprchatAdminBound = true;
 
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
