@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 # database drivers) would triple the first install for nothing.
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run check test test-lowest schema wheel bench docs i18n-extract i18n-update i18n-compile clean
+.PHONY: run check test test-lowest schema wheel bench docs i18n-extract i18n-update i18n-compile \
+	i18n-agents-extract i18n-agents-update i18n-agents-compile clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +90,26 @@ i18n-update: $(STAMP)
 
 i18n-compile: $(STAMP)
 	$(PYBABEL) compile -D gdprchat -d $(I18N) --statistics
+
+# The agents' own domain "gdprchat_agents" (console and sign-in page; see babel_agents.cfg),
+# in the languages of flask_gdprchat/core/agent_i18n.py's AGENT_LANGUAGES. Only its own
+# keywords, so no visitor string enters it; update touches only the agents' catalogs.
+AGENT_KEYWORDS := -k _a -k agent_gettext -k agent_ngettext:1,2 -k agent_pgettext:1c,2 \
+	-k lazy_agent_gettext
+
+i18n-agents-extract: $(STAMP)
+	$(PYBABEL) extract -F babel_agents.cfg --no-default-keywords $(AGENT_KEYWORDS) \
+		--no-wrap --sort-by-file \
+		--project=flask-gdprchat --copyright-holder="The flask-gdprchat developers" \
+		--msgid-bugs-address=https://github.com/flask-gdprchat/flask-gdprchat/issues \
+		-o $(I18N)/gdprchat_agents.pot .
+
+i18n-agents-update: $(STAMP)
+	$(PYBABEL) update -D gdprchat_agents -i $(I18N)/gdprchat_agents.pot -d $(I18N) \
+		--no-wrap --ignore-obsolete
+
+i18n-agents-compile: $(STAMP)
+	$(PYBABEL) compile -D gdprchat_agents -d $(I18N) --statistics
 
 # The reference documentation, warnings as errors, into docs/_build/html.
 docs: $(STAMP)

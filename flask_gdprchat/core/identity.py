@@ -23,7 +23,6 @@ from flask import (
     g,
     redirect,
     request,
-    url_for,
 )
 from flask import (
     session as flask_session,
@@ -32,6 +31,7 @@ from sqlalchemy import delete, select
 from werkzeug.local import LocalProxy
 
 from flask_gdprchat.core import access, push, security_log
+from flask_gdprchat.core.agent_i18n import _a, agent_url_for
 from flask_gdprchat.core.models import Agent, AgentSession
 from flask_gdprchat.core.passwords import check_password, hash_password, needs_rehash
 from flask_gdprchat.core.state import session
@@ -141,12 +141,14 @@ def agent_required(permission: str | None = None) -> Callable[[F], F]:
             agent = get_current_agent()
             if agent is None:
                 if request.method == "GET":
-                    return redirect(url_for("gdprchat.auth.login", next=request.full_path))
-                abort(401, description="Sign in to the agent console first.")
+                    # The sign-in page keeps a ?lang= the agent chose.
+                    return redirect(agent_url_for("gdprchat.auth.login", next=request.full_path))
+                abort(401, description=_a("Sign in to the agent console first."))
             if not access.agent_can(agent, permission):
                 security_log.refused(request.endpoint or "view", "missing_permission",
                                      agent=agent.id, permission=permission)
-                abort(403, description=f"This needs the '{permission}' permission.")
+                abort(403, description=_a("This needs the '%(permission)s' permission.",
+                                          permission=permission))
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

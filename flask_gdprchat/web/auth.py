@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request
 
 from flask_gdprchat.core import audit, security_log, sign_in_limits
+from flask_gdprchat.core.agent_i18n import _a, agent_page_context, agent_url_for
 from flask_gdprchat.core.csrf import protect
 from flask_gdprchat.core.identity import (
     agent_required,
@@ -20,7 +21,7 @@ from flask_gdprchat.team.agents import sign_out_everywhere
 
 
 def _safe_next(target: str | None) -> str:
-    default = url_for("gdprchat.console.inbox")
+    default = agent_url_for("gdprchat.console.inbox")
     if not target:
         return default
     parts = urlsplit(target)
@@ -44,33 +45,34 @@ def login() -> Any:
         password = request.form.get("password", "")
         address = request.remote_addr or "unknown"
         if not email or not password:
-            error, status = "Enter your e-mail and password.", 400
+            error, status = _a("Enter your e-mail and password."), 400
         elif not sign_in_limits.may_try(email, address):
             session().commit()
             security_log.refused("sign_in", "throttled")
-            error, status = "Too many attempts. Wait a few minutes and try again.", 429
+            error, status = _a("Too many attempts. Wait a few minutes and try again."), 429
         else:
             agent = authenticate(email, password)
             if agent is None:
                 sign_in_limits.failed(email, address)
                 session().commit()
                 security_log.refused("sign_in", "bad_credentials")
-                error, status = "That e-mail and password do not match an active account.", 401
+                error, status = (
+                    _a("That e-mail and password do not match an active account."), 401)
             else:
                 sign_in_limits.succeeded(email, address)
                 audit.record("agent_signed_in", actor=f"agent:{agent.id}")
                 session().commit()
                 login_agent(agent)
                 return redirect(_safe_next(request.args.get("next")))
-    return render_template("gdprchat/login.html", error=error), status
+    return render_template("gdprchat/login.html", **agent_page_context(), error=error), status
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     """Sign out of the console: this sign-in ends for good, copies of its cookie too."""
     logout_agent()
-    flash("You are signed out.")
-    return redirect(url_for("gdprchat.auth.login"))
+    flash(_a("You are signed out."))
+    return redirect(agent_url_for("gdprchat.auth.login"))
 
 
 @bp.route("/logout-everywhere", methods=["POST"])
@@ -81,5 +83,5 @@ def logout_everywhere() -> Any:
     assert agent is not None  # agent_required
     sign_out_everywhere(agent.id, actor=f"agent:{agent.id}")
     logout_agent()
-    flash("You are signed out on every device.")
-    return redirect(url_for("gdprchat.auth.login"))
+    flash(_a("You are signed out on every device."))
+    return redirect(agent_url_for("gdprchat.auth.login"))

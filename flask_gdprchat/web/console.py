@@ -5,9 +5,14 @@ and its contact panel, so it works before its script runs; ``console.js`` then
 keeps it live over the ``/gdprchat`` socket. The contact panel includes
 ``gdprchat/console/_contact_actions.html`` (the subject-rights forms) with
 ``conversation`` and ``contact`` in its context.
+
+The console speaks the agent's language (``core.agent_i18n``): its templates
+call ``_a``, and the script's own words arrive translated in the page's
+``gdprchat-console-words`` block.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request
@@ -17,6 +22,7 @@ from flask_gdprchat.chat import conversations
 from flask_gdprchat.chat.inbox import avatar, contact_label, conversation_summary
 from flask_gdprchat.chat.saved_replies import saved_replies
 from flask_gdprchat.core import access
+from flask_gdprchat.core.agent_i18n import agent_page_context, script_words
 from flask_gdprchat.core.identity import agent_required, current_agent
 from flask_gdprchat.core.models import Agent, Contact, Conversation, Message, row_id
 from flask_gdprchat.core.state import session
@@ -26,6 +32,8 @@ bp = Blueprint("console", __name__, url_prefix="/agent")
 #: Conversations listed in the inbox at most (newest activity first).
 INBOX_SIZE = 200
 PREVIEW_LENGTH = 120
+#: The console's script, whose ``_a("...")`` words the page carries translated.
+CONSOLE_SCRIPT = Path(__file__).resolve().parent.parent / "static" / "gdprchat" / "console.js"
 
 
 def inbox_rows(limit: int = INBOX_SIZE) -> list[dict[str, Any]]:
@@ -100,6 +108,8 @@ def inbox() -> str:
     conversation = _viewable(selected) if selected else None
     return render_template(
         "gdprchat/console/inbox.html",
+        **agent_page_context(),
+        words=script_words(CONSOLE_SCRIPT),
         agent=current_agent,
         rows=inbox_rows(),
         conversation=conversation,
@@ -145,6 +155,7 @@ def contact_panel(conversation_id: int) -> Any:
     conversation = _viewable(conversation_id)
     html = render_template(
         "gdprchat/console/_contact_panel.html",
+        **agent_page_context(),
         conversation=conversation,
         contact=conversation.contact,
         summary=conversation_summary(conversation, conversation.contact),

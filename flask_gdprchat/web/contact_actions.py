@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request
 from werkzeug.datastructures import MultiDict
 
 from flask_gdprchat.core.access import agent_can
+from flask_gdprchat.core.agent_i18n import (
+    _a,
+    agent_gettext,
+    agent_url_for,
+    lazy_agent_gettext,
+)
 from flask_gdprchat.core.csrf import protect
 from flask_gdprchat.core.identity import agent_required, get_current_agent
 from flask_gdprchat.core.models import Contact, Conversation, row_id
@@ -25,11 +31,21 @@ from flask_gdprchat.rights.subject import RightsError, subject_of
 from flask_gdprchat.rights.transcript import send_conversation_transcript
 from flask_gdprchat.web.errors import wants_json
 
+#: The contact's fields as the answer to a correction names them.
+FIELD_NAMES = {
+    "name": lazy_agent_gettext("name"),
+    "email": lazy_agent_gettext("e-mail"),
+    "company": lazy_agent_gettext("company"),
+    "phone": lazy_agent_gettext("phone"),
+}
+
 bp = Blueprint("agent_rights", __name__, url_prefix="/agent")
 protect(bp)
 # _contact_actions.html shows only what the agent may do, asking the one access rule.
 bp.add_app_template_global(agent_can, "gdprchat_agent_can")
 bp.add_app_template_global(get_current_agent, "gdprchat_current_agent")
+# ... and speaks the agent's language wherever it is rendered (a host may include it).
+bp.add_app_template_global(agent_gettext, "gdprchat_agent_gettext")
 
 
 def _actor() -> str:
@@ -40,8 +56,8 @@ def _actor() -> str:
 
 def _inbox(conversation_id: int | None) -> str:
     if conversation_id is None:
-        return url_for("gdprchat.console.inbox")
-    return url_for("gdprchat.console.inbox", conversation=conversation_id) + (
+        return agent_url_for("gdprchat.console.inbox")
+    return agent_url_for("gdprchat.console.inbox", conversation=conversation_id) + (
         f"#conversation-{conversation_id}"
     )
 
@@ -63,14 +79,14 @@ def _failed(error: RightsError, conversation_id: int | None) -> Any:
 def _conversation(conversation_id: int) -> Conversation:
     conversation = session().get(Conversation, conversation_id) if row_id(conversation_id) else None
     if conversation is None:
-        abort(404, description="No such conversation (it may have been erased).")
+        abort(404, description=_a("No such conversation (it may have been erased)."))
     return conversation
 
 
 def _contact(contact_id: int) -> Contact:
     contact = session().get(Contact, contact_id) if row_id(contact_id) else None
     if contact is None:
-        abort(404, description="No such contact (it may have been erased).")
+        abort(404, description=_a("No such contact (it may have been erased)."))
     return contact
 
 
@@ -97,7 +113,7 @@ def transcript(conversation_id: int) -> Any:
         send_conversation_transcript(conversation, channel="agent", actor=_actor())
     except RightsError as error:
         return _failed(error, conversation_id)
-    return _done("The transcript is on its way to the contact.", conversation_id)
+    return _done(_a("The transcript is on its way to the contact."), conversation_id)
 
 
 @bp.post("/conversations/<int:conversation_id>/delete")
@@ -107,7 +123,7 @@ def delete(conversation_id: int) -> Any:
     contact = _conversation(conversation_id).contact
     removed = erase_contacts(subject_of(contact), channel="agent", actor=_actor())
     return _done(
-        "The contact and all their conversations are erased.", None,
+        _a("The contact and all their conversations are erased."), None,
         erased=dict(removed.counts),
     )
 
@@ -120,14 +136,15 @@ def rectify_contact(contact_id: int) -> Any:
     conversation_id = _latest_conversation_id(contact)
     form = request.get_json(silent=True) if request.is_json else request.form
     if not isinstance(form, (dict, MultiDict)):
-        return _failed(RightsError("Send the corrections as a form or a JSON object.", 400),
+        return _failed(RightsError(_a("Send the corrections as a form or a JSON object."), 400),
                        conversation_id)
     try:
         changed = rectify(subject_of(contact), clean_rectification(form or {}), channel="agent",
                           actor=_actor())
     except RightsError as error:
         return _failed(error, conversation_id)
-    message = ("Corrected: " + ", ".join(changed) + ".") if changed else "Nothing changed."
+    names = ", ".join(str(FIELD_NAMES.get(field, field)) for field in changed)
+    message = _a("Corrected: %(fields)s.", fields=names) if changed else _a("Nothing changed.")
     return _done(message, conversation_id, fields=changed)
 
 
@@ -137,6 +154,6 @@ def unsubscribe_contact_view(contact_id: int) -> Any:
     """Stop every campaign to the contact (the whole subject)."""
     contact = _contact(contact_id)
     changed = unsubscribe(subject_of(contact), channel="agent")
-    message = "The contact is unsubscribed from every campaign." if changed else (
+    message = _a("The contact is unsubscribed from every campaign.") if changed else _a(
         "The contact was already unsubscribed.")
     return _done(message, _latest_conversation_id(contact))

@@ -10,6 +10,25 @@
   var ME = Number(root.dataset.agentId);
   var CAN_EDIT = root.dataset.canEdit === "true";
   var initial = JSON.parse(document.getElementById("gdprchat-initial").textContent);
+  // The page's words in the agent's language, keyed by their English (the server fills the
+  // block from the agents' catalog with every word this file marks with _a).
+  var wordsBlock = document.getElementById("gdprchat-console-words");
+  var WORDS = wordsBlock ? JSON.parse(wordsBlock.textContent) : {};
+  /** A word of the console in the agent's language, its %(name)s placeholders filled.
+   * Babel's extractor does not see an _a() written inside another's arguments: give the
+   * inner word a variable of its own first. */
+  function _a(msgid, values) {
+    var text = WORDS[msgid] || msgid;
+    if (!values) { return text; }
+    return text.replace(/%\((\w+)\)s/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
+  // Times in the page's language; the browser's own region of it when it has one (de-AT, en-GB).
+  var LANG = document.documentElement.lang || "en";
+  var LOCALES = (navigator.languages || []).filter(function (tag) {
+    return tag.split("-")[0].toLowerCase() === LANG;
+  }).concat([LANG]);
   /** Consecutive messages of one author closer than this share one name and time. */
   var GROUP_GAP_MS = 5 * 60 * 1000;
   var PHONE = window.matchMedia("(max-width: 700px)");
@@ -55,7 +74,15 @@
     if (text !== undefined && text !== null) { node.textContent = String(text); }
     return node;
   }
-  function urlFor(template, id) { return template.replace(/\/0(?=[./]|$)/, "/" + id); }
+  /** What a refused socket call says, or that the server did not answer. */
+  function failure(ack) { return (ack && ack.error) || _a("no answer from the server"); }
+  function urlFor(template, id) { return template.replace(/\/0(?=[./?]|$)/, "/" + id); }
+  /** The inbox's address with one conversation open (keeping a ?lang= the agent chose). */
+  function conversationHref(id) {
+    var url = new URL(root.dataset.inboxUrl, location.href);
+    url.searchParams.set("conversation", String(id));
+    return url.pathname + url.search;
+  }
   function stored(key, fallback) {
     try { var value = window.localStorage.getItem("gdprchat-console-" + key); return value === null ? fallback : value; }
     catch (e) { return fallback; }
@@ -69,32 +96,32 @@
   }
   function memberName(id) {
     if (!id) { return ""; }
-    if (id === ME) { return "Mine"; }
-    return team[id] ? team[id].name : "A colleague";
+    if (id === ME) { return _a("Mine"); }
+    return team[id] ? team[id].name : _a("A colleague");
   }
 
-  // One set of formats for every time on the page: the agent's own zone and locale.
+  // One set of formats for every time on the page: the agent's own zone, the page's language.
   var formats = {
-    time: new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" }),
-    full: new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
-    date: new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }),
-    day: new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" }),
-    short: new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" })
+    time: new Intl.DateTimeFormat(LOCALES, { hour: "numeric", minute: "2-digit" }),
+    full: new Intl.DateTimeFormat(LOCALES, { dateStyle: "medium", timeStyle: "short" }),
+    date: new Intl.DateTimeFormat(LOCALES, { dateStyle: "medium" }),
+    day: new Intl.DateTimeFormat(LOCALES, { weekday: "long", day: "numeric", month: "long" }),
+    short: new Intl.DateTimeFormat(LOCALES, { day: "numeric", month: "short" })
   };
   function dayKey(when) { return when.getFullYear() + "-" + when.getMonth() + "-" + when.getDate(); }
   function dayLabel(when) {
     var today = new Date();
     var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-    if (dayKey(when) === dayKey(today)) { return "Today"; }
-    if (dayKey(when) === dayKey(yesterday)) { return "Yesterday"; }
+    if (dayKey(when) === dayKey(today)) { return _a("Today"); }
+    if (dayKey(when) === dayKey(yesterday)) { return _a("Yesterday"); }
     return when.getFullYear() === today.getFullYear() ? formats.day.format(when) : formats.date.format(when);
   }
   function listTime(iso) {
     if (!iso) { return ""; }
     var when = new Date(iso);
     var seconds = (Date.now() - when) / 1000;
-    if (seconds < 60) { return "now"; }
-    if (seconds < 3600) { return Math.floor(seconds / 60) + " min"; }
+    if (seconds < 60) { return _a("now"); }
+    if (seconds < 3600) { return _a("%(num)s min", { num: Math.floor(seconds / 60) }); }
     if (dayKey(when) === dayKey(new Date())) { return formats.time.format(when); }
     return formats.short.format(when);
   }
@@ -117,7 +144,7 @@
   function toast(text, kind) {
     var note = el("p", "gdprchat-toast" + (kind === "error" ? " gdprchat-toast-error" : ""), text);
     note.setAttribute("role", kind === "error" ? "alert" : "status");
-    note.title = "Dismiss";
+    note.title = _a("Dismiss");
     note.addEventListener("click", function () { note.remove(); });
     toasts.appendChild(note);
     var keep = PHONE.matches ? 2 : 3;
@@ -180,18 +207,18 @@
     item.dataset.status = summary.status || "open";
     item.dataset.assignee = summary.assignee_id ? String(summary.assignee_id) : "";
     var link = el("a");
-    link.href = root.dataset.inboxUrl + "?conversation=" + summary.conversation_id;
+    link.href = conversationHref(summary.conversation_id);
     var avatar = el("span", "gdprchat-avatar-sm");
     avatar.setAttribute("aria-hidden", "true");
     setAvatar(avatar, summary.avatar);
     var text = el("span", "gdprchat-inbox-text");
     var top = el("span", "gdprchat-inbox-top");
-    top.appendChild(el("span", "gdprchat-inbox-name", summary.contact_label || summary.contact_name || "Visitor"));
+    top.appendChild(el("span", "gdprchat-inbox-name", summary.contact_label || summary.contact_name || _a("Visitor")));
     var time = el("time", "gdprchat-inbox-time");
     time.setAttribute("datetime", summary.last_activity_at || "");
     top.appendChild(time);
     var bottom = el("span", "gdprchat-inbox-bottom");
-    bottom.appendChild(el("span", "gdprchat-inbox-preview", summary.preview || "New conversation"));
+    bottom.appendChild(el("span", "gdprchat-inbox-preview", summary.preview || _a("New conversation")));
     var chip = el("span", "gdprchat-inbox-assignee");
     chip.hidden = true;
     bottom.appendChild(chip);
@@ -210,7 +237,7 @@
     var id = Number(row.dataset.assignee) || null;
     chip.textContent = memberName(id);
     chip.hidden = !id;
-    chip.title = id ? "Assigned to " + (id === ME ? "you" : memberName(id)) : "";
+    chip.title = !id ? "" : id === ME ? _a("Assigned to you") : _a("Assigned to %(name)s", { name: memberName(id) });
   }
 
   function bump(id, fields) {
@@ -262,10 +289,10 @@
     });
     emptyList.hidden = shown > 0;
     emptyList.textContent = rows().length === 0
-      ? "No conversations yet. New chats appear here as soon as a visitor starts one."
-      : needle ? "Nothing matches your search." : {
-        mine: "Nothing assigned to you is open.", unassigned: "Every open conversation has someone on it.",
-        all: "No open conversations. Well done!", resolved: "No resolved conversations yet."
+      ? _a("No conversations yet. New chats appear here as soon as a visitor starts one.")
+      : needle ? _a("Nothing matches your search.") : {
+        mine: _a("Nothing assigned to you is open."), unassigned: _a("Every open conversation has someone on it."),
+        all: _a("No open conversations. Well done!"), resolved: _a("No resolved conversations yet.")
       }[filterName];
   }
   function setFilter(name) {
@@ -300,7 +327,7 @@
       current.label = row.querySelector(".gdprchat-inbox-name").textContent;
       applyUpdate({ id: id, status: row.dataset.status, assignee_id: Number(row.dataset.assignee) || null });
     }
-    if (push) { history.pushState({ conversation: id }, "", root.dataset.inboxUrl + "?conversation=" + id); }
+    if (push) { history.pushState({ conversation: id }, "", conversationHref(id)); }
     setView("thread");
     root.dataset.contactOpen = "false";
     scrim.hidden = true;
@@ -322,7 +349,7 @@
         current.label = data.contact.label;
         thread.title.textContent = data.contact.label;
         setAvatar(thread.avatar, data.contact.avatar);
-        thread.sub.textContent = data.contact.email || (data.contact.identified ? "Identified visitor" : "Anonymous visitor");
+        thread.sub.textContent = data.contact.email || (data.contact.identified ? _a("Identified visitor") : _a("Anonymous visitor"));
         thread.restricted.hidden = !data.contact.restricted;
         canWork = data.can_work;
         applyUpdate({ id: id, status: data.conversation.status, assignee_id: data.conversation.assignee_id });
@@ -331,7 +358,7 @@
         regroup();
         scrollDown();
       })
-      .catch(function () { closeThread("This conversation is no longer available."); });
+      .catch(function () { closeThread(_a("This conversation is no longer available.")); });
     if (socket.connected) { socket.emit("join", { conversation_id: id }); }
     reloadPanel();
     if (push && !PHONE.matches) { thread.text.focus(); }
@@ -344,8 +371,8 @@
     thread.form.querySelector("button").disabled = !allowed;
     thread.note.hidden = allowed;
     thread.note.textContent = restricted
-      ? "This contact asked to restrict processing of their data: replies are paused."
-      : "You cannot reply here: your account lacks the 'send messages' permission.";
+      ? _a("This contact asked to restrict processing of their data: replies are paused.")
+      : _a("You cannot reply here: your account lacks the 'send messages' permission.");
   }
 
   function closeThread(message) {
@@ -359,30 +386,31 @@
     setView("list");
     if (message) { thread.empty.querySelector("p").textContent = message; }
     panelBody.textContent = "";
-    panelBody.appendChild(el("p", "gdprchat-muted gdprchat-contact-none", "The contact's details show here."));
+    panelBody.appendChild(el("p", "gdprchat-muted gdprchat-contact-none", _a("The contact's details show here.")));
   }
 
   // -- status and assignment -----------------------------------------------------------------
   function fillAssign(assignee) {
     var select = thread.assign;
     select.textContent = "";
-    var none = el("option", null, "Unassigned");
+    var none = el("option", null, _a("Unassigned"));
     none.value = "";
     select.appendChild(none);
     var ids = Object.keys(team).map(Number);
     if (ids.indexOf(ME) !== -1) {
-      var mine = el("option", null, "Me (" + team[ME].name + ")");
+      var mine = el("option", null, _a("Me (%(name)s)", { name: team[ME].name }));
       mine.value = String(ME);
       select.appendChild(mine);
     }
     ids.forEach(function (id) {
       if (id === ME) { return; }
-      var option = el("option", null, team[id].name + (team[id].presence === "away" ? " · away" : ""));
+      var option = el("option", null, team[id].presence === "away"
+        ? _a("%(name)s · away", { name: team[id].name }) : team[id].name);
       option.value = String(id);
       select.appendChild(option);
     });
     if (assignee && !team[assignee]) {
-      var other = el("option", null, "A colleague");
+      var other = el("option", null, _a("A colleague"));
       other.value = String(assignee);
       select.appendChild(other);
     }
@@ -402,7 +430,7 @@
     current.status = update.status;
     current.assignee = update.assignee_id || null;
     thread.statusBadge.hidden = update.status !== "resolved";
-    thread.resolve.textContent = update.status === "resolved" ? "Reopen" : "Resolve";
+    thread.resolve.textContent = update.status === "resolved" ? _a("Reopen") : _a("Resolve");
     thread.resolve.disabled = !canWork;
     thread.assign.disabled = !canWork;
     fillAssign(current.assignee);
@@ -417,9 +445,9 @@
       thread.resolve.disabled = !canWork;
       if (ack && ack.ok) {
         applyUpdate(ack.conversation);
-        toast(event === "resolve" ? "Resolved: a new visitor message reopens it." : "Reopened.");
+        toast(event === "resolve" ? _a("Resolved: a new visitor message reopens it.") : _a("Reopened."));
       } else {
-        toast("Not changed: " + ((ack && ack.error) || "no answer from the server"), "error");
+        toast(_a("Not changed: %(error)s", { error: failure(ack) }), "error");
       }
     });
   }
@@ -432,10 +460,11 @@
     socket.emit("assign", { conversation_id: id, agent_id: choice }, function (ack) {
       if (ack && ack.ok) {
         applyUpdate(ack.conversation);
-        toast(choice ? "Assigned to " + (choice === ME ? "you" : memberName(choice)) + "." : "Back in the shared inbox.");
+        toast(!choice ? _a("Back in the shared inbox.") : choice === ME ? _a("Assigned to you.")
+          : _a("Assigned to %(name)s.", { name: memberName(choice) }));
       } else {
         fillAssign(current.assignee);
-        toast("Not assigned: " + ((ack && ack.error) || "no answer from the server"), "error");
+        toast(_a("Not assigned: %(error)s", { error: failure(ack) }), "error");
       }
     });
   });
@@ -468,14 +497,14 @@
     row.appendChild(bubble);
     if (message.author === "agent" && message.agent_id === ME && CAN_EDIT) {
       node.tabIndex = 0;  // a tap or Tab reveals its Edit button
-      var edit = el("button", "gdprchat-edit-button", "Edit");
+      var edit = el("button", "gdprchat-edit-button", _a("Edit"));
       edit.type = "button";
-      edit.setAttribute("aria-label", "Edit this message");
+      edit.setAttribute("aria-label", _a("Edit this message"));
       edit.addEventListener("click", function () { startEdit(node, message.id); });
       row.appendChild(edit);
     }
     node.appendChild(row);
-    var edited = el("span", "gdprchat-edited", "edited");
+    var edited = el("span", "gdprchat-edited", _a("edited"));
     edited.hidden = !message.edited_at;
     node.appendChild(edited);
     rendered[message.id] = node;
@@ -518,10 +547,10 @@
     var form = el("form", "gdprchat-edit-form");
     var area = el("textarea");
     area.value = bubble.textContent;
-    area.setAttribute("aria-label", "Edit message");
-    var save = el("button", "gdprchat-button gdprchat-button-primary gdprchat-button-small", "Save");
+    area.setAttribute("aria-label", _a("Edit message"));
+    var save = el("button", "gdprchat-button gdprchat-button-primary gdprchat-button-small", _a("Save"));
     save.type = "submit";
-    var cancel = el("button", "gdprchat-button gdprchat-button-small", "Cancel");
+    var cancel = el("button", "gdprchat-button gdprchat-button-small", _a("Cancel"));
     cancel.type = "button";
     form.appendChild(area); form.appendChild(save); form.appendChild(cancel);
     node.querySelector(".gdprchat-crow").hidden = true;
@@ -533,7 +562,7 @@
       event.preventDefault();
       socket.emit("edit_message", { message_id: id, text: area.value }, function (ack) {
         if (ack && ack.ok) { applyEdit(ack.message); done(); }
-        else { toast("Not saved: " + ((ack && ack.error) || "no answer from the server"), "error"); }
+        else { toast(_a("Not saved: %(error)s", { error: failure(ack) }), "error"); }
       });
     });
   }
@@ -570,7 +599,7 @@
     socket.emit("send_message", { conversation_id: selected, text: text, client_msg_id: clientId }, function (ack) {
       if (ack && ack.ok) { onMessage(ack.message); return; }
       thread.text.value = text;
-      showNote("Not sent: " + ((ack && ack.error) || "no answer from the server"));
+      showNote(_a("Not sent: %(error)s", { error: failure(ack) }));
     });
   }
 
@@ -608,8 +637,8 @@
     saved.list.textContent = "";
     if (!saved.shown.length) {
       saved.list.appendChild(el("li", "gdprchat-saved-none", saved.items && saved.items.length
-        ? "No saved reply starts with /" + saved.query
-        : "No saved replies yet: add them in the dashboard."));
+        ? _a("No saved reply starts with /%(query)s", { query: saved.query })
+        : _a("No saved replies yet: add them in the dashboard.")));
     }
     saved.shown.forEach(function (item, index) {
       var option = el("li");
@@ -709,16 +738,18 @@
     fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
       headers: { Accept: "application/json" } })
       .then(function (response) {
-        return response.json().catch(function () { return { ok: false, error: "The server answered " + response.status + "." }; });
+        return response.json().catch(function () {
+          return { ok: false, error: _a("The server answered %(status)s.", { status: response.status }) };
+        });
       })
       .then(function (data) {
         buttons.forEach(function (button) { button.disabled = false; });
-        if (!data.ok) { toast(data.error || "That did not work.", "error"); return; }
-        toast(data.message || "Done.");
+        if (!data.ok) { toast(data.error || _a("That did not work."), "error"); return; }
+        toast(data.message || _a("Done."));
         if (data.erased) {
           var row = rowFor(id);
           if (row) { row.remove(); applyFilter(); updateUnreadTotal(); }
-          if (selected === id) { closeThread("That conversation was deleted."); }
+          if (selected === id) { closeThread(_a("That conversation was deleted.")); }
         } else if (selected === id) {
           reloadPanel();
           if (data.fields && data.fields.length) { refreshContact(id); }
@@ -726,7 +757,7 @@
       })
       .catch(function () {
         buttons.forEach(function (button) { button.disabled = false; });
-        toast("No answer from the server. Try again.", "error");
+        toast(_a("No answer from the server. Try again."), "error");
       });
   }
 
@@ -739,7 +770,7 @@
         current.label = data.contact.label;
         thread.title.textContent = data.contact.label;
         setAvatar(thread.avatar, data.contact.avatar);
-        thread.sub.textContent = data.contact.email || (data.contact.identified ? "Identified visitor" : "Anonymous visitor");
+        thread.sub.textContent = data.contact.email || (data.contact.identified ? _a("Identified visitor") : _a("Anonymous visitor"));
         thread.messages.querySelectorAll(".gdprchat-cmsg-visitor .gdprchat-cauthor").forEach(function (node) {
           node.textContent = data.contact.label;
         });
@@ -791,8 +822,8 @@
     var permission = notifySupported ? Notification.permission : "unsupported";
     notifyButton.disabled = permission !== "default";
     notifyButton.textContent = {
-      granted: "Desktop notifications are on", denied: "Desktop notifications are blocked in this browser",
-      unsupported: "This browser has no desktop notifications", "default": "Turn on desktop notifications"
+      granted: _a("Desktop notifications are on"), denied: _a("Desktop notifications are blocked in this browser"),
+      unsupported: _a("This browser has no desktop notifications"), "default": _a("Turn on desktop notifications")
     }[permission];
     // Offered once, and asked only when the agent clicks: never on page load.
     offer.hidden = permission !== "default" || stored("notify-offer", "") !== "";
@@ -833,7 +864,7 @@
   });
   function showPresence() {
     $("gdprchat-presence-dot").dataset.presence = socket.connected ? presence : "offline";
-    $("gdprchat-presence-label").textContent = presence === "online" ? "Online" : "Away";
+    $("gdprchat-presence-label").textContent = presence === "online" ? _a("Online") : _a("Away");
     document.querySelectorAll('input[name="gdprchat-presence"]').forEach(function (radio) {
       radio.checked = radio.value === presence;
     });
@@ -842,8 +873,8 @@
     radio.addEventListener("change", function () {
       var wanted = radio.value;
       socket.emit("set_status", { status: wanted }, function (ack) {
-        if (ack && ack.ok) { presence = ack.status; toast(presence === "online" ? "You are online." : "You are away: no alerts."); }
-        else { toast("Status not changed: " + ((ack && ack.error) || "no answer from the server"), "error"); }
+        if (ack && ack.ok) { presence = ack.status; toast(presence === "online" ? _a("You are online.") : _a("You are away: no alerts.")); }
+        else { toast(_a("Status not changed: %(error)s", { error: failure(ack) }), "error"); }
         showPresence();
       });
     });
@@ -901,7 +932,7 @@
     var row = rowFor(id);
     var fresh = !rendered[message.id];
     var preview = message.text;
-    if (message.author === "agent") { preview = (message.agent_id === ME ? "You" : message.author_name) + ": " + message.text; }
+    if (message.author === "agent") { preview = (message.agent_id === ME ? _a("You") : message.author_name) + ": " + message.text; }
     var unread = row ? unreadOf(row) : 0;
     if (message.author === "visitor" && !open && fresh) { unread += 1; }
     if (message.author === "agent" || open) { unread = 0; }
@@ -915,25 +946,25 @@
       }
     }
     if (message.author === "visitor" && fresh) {
-      var name = row ? row.querySelector(".gdprchat-inbox-name").textContent : "A visitor";
-      alertFor(id, "New message from " + name, message.text);
+      var name = row ? row.querySelector(".gdprchat-inbox-name").textContent : _a("A visitor");
+      alertFor(id, _a("New message from %(name)s", { name: name }), message.text);
     }
   }
 
   socket.on("connect", function () {
-    conn.textContent = "Live";
-    conn.title = "Connected: messages arrive as they are sent";
+    conn.textContent = _a("Live");
+    conn.title = _a("Connected: messages arrive as they are sent");
     conn.className = "gdprchat-conn gdprchat-conn-on";
     showPresence();
     if (selected) { socket.emit("join", { conversation_id: selected }); }
   });
   socket.on("disconnect", function () {
-    conn.textContent = "Reconnecting…";
+    conn.textContent = _a("Reconnecting…");
     conn.className = "gdprchat-conn gdprchat-conn-off";
     showPresence();
   });
   socket.on("connect_error", function (error) {
-    conn.textContent = "Offline";
+    conn.textContent = _a("Offline");
     conn.className = "gdprchat-conn gdprchat-conn-off";
     if (error && /sign in/.test(error.message || "")) { location.reload(); }
   });
@@ -954,14 +985,14 @@
   });
   socket.on("typing", function (data) {
     if (data.author !== "visitor" || data.conversation_id !== selected) { return; }
-    thread.typing.textContent = current.label + " is typing…";
+    thread.typing.textContent = _a("%(name)s is typing…", { name: current.label });
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () { thread.typing.textContent = ""; }, 3500);
   });
   socket.on("conversation_erased", function (data) {
     var row = rowFor(data.conversation_id);
     if (row) { row.remove(); applyFilter(); updateUnreadTotal(); }
-    if (data.conversation_id === selected) { closeThread("That conversation was deleted."); }
+    if (data.conversation_id === selected) { closeThread(_a("That conversation was deleted.")); }
   });
 
   window.addEventListener("popstate", function () {
