@@ -27,6 +27,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from flask_gdprchat.admin.views import DashboardIndexView, build_views
+from flask_gdprchat.core.agent_i18n import lazy_agent_gettext
 from flask_gdprchat.core.headers import csp_nonce
 
 #: Endpoint (and blueprint-name prefix) of our own Admin.
@@ -59,7 +60,7 @@ def init_admin(app: Flask) -> Admin:
         name="Chat admin",
         url=url,
         endpoint=ENDPOINT,
-        index_view=DashboardIndexView(name="Overview", endpoint=ENDPOINT, url=url),
+        index_view=DashboardIndexView(name=lazy_agent_gettext("Overview"), endpoint=ENDPOINT, url=url),
         theme=Bootstrap4Theme(base_template=BASE_TEMPLATE, fluid=True),
         csp_nonce_generator=csp_nonce,
     )

@@ -16,9 +16,15 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from flask_gdprchat.admin.subject_requests import describe_request
-from flask_gdprchat.admin.views import ReadOnlyView, _badge, _count, _when
+from flask_gdprchat.admin.views import ReadOnlyView, _badge, _when
 from flask_gdprchat.chat.inbox import contact_label
 from flask_gdprchat.core import audit
+from flask_gdprchat.core.agent_i18n import (
+    _a,
+    agent_locale,
+    agent_ngettext,
+    lazy_agent_gettext,
+)
 from flask_gdprchat.core.models import (
     Agent,
     ConsentRecord,
@@ -31,19 +37,21 @@ from flask_gdprchat.core.models import (
 from flask_gdprchat.core.state import session
 
 #: Consent purposes as people read them.
-PURPOSES = {"privacy_policy": "Privacy policy", "marketing": "Marketing e-mails"}
+PURPOSES = {"privacy_policy": lazy_agent_gettext("Privacy policy"),
+            "marketing": lazy_agent_gettext("Marketing e-mails")}
 
 
 def purpose_words(purpose: str) -> str:
-    return PURPOSES.get(purpose, purpose.replace("_", " ").capitalize())
+    return str(PURPOSES.get(purpose, purpose.replace("_", " ").capitalize()))
 
 
 def language_words(code: str | None) -> str:
-    """``de`` -> ``German (de)``; empty when the record kept no language."""
+    """``de`` -> ``German (de)`` (in the agent's language: ``Deutsch (de)``); empty when
+    the record kept no language."""
     if not code:
         return ""
     try:
-        name = Locale.parse(code.replace("-", "_")).get_display_name("en")
+        name = Locale.parse(code.replace("-", "_")).get_display_name(agent_locale())
     except (UnknownLocaleError, ValueError, TypeError):
         return code
     return f"{name} ({code})" if name else code
@@ -57,11 +65,11 @@ def console_url(conversation_id: int) -> str:
 def _flags(contact: Contact) -> Markup:
     badges = []
     if contact.restricted_at:
-        badges.append(_badge("Restricted", "danger"))
+        badges.append(_badge(_a("Restricted"), "danger"))
     if contact.unsubscribed_at:
-        badges.append(_badge("Unsubscribed", "warn"))
+        badges.append(_badge(_a("Unsubscribed"), "warn"))
     if contact.is_anonymous:
-        badges.append(_badge("Anonymous"))
+        badges.append(_badge(_a("Anonymous")))
     return Markup(" ").join(badges)
 
 
@@ -70,12 +78,14 @@ class ContactsView(ReadOnlyView):
 
     permissions = ("user_data",)
     column_list = ("label", "email", "chats", "last_activity_at", "marketing_consent", "flags")
-    column_labels = {"label": "Contact", "email": "E-mail", "chats": "Conversations",
-                     "last_activity_at": "Last active", "marketing_consent": "Marketing",
-                     "flags": "Status"}
+    column_labels = {"label": lazy_agent_gettext("Contact"), "email": lazy_agent_gettext("E-mail"),
+                     "chats": lazy_agent_gettext("Conversations"),
+                     "last_activity_at": lazy_agent_gettext("Last active"),
+                     "marketing_consent": lazy_agent_gettext("Marketing"),
+                     "flags": lazy_agent_gettext("Status")}
     column_sortable_list = ("email", "last_activity_at")
     column_searchable_list = ("name", "email")
-    search_label = "Search by name or e-mail"
+    search_label = lazy_agent_gettext("Search by name or e-mail")
     column_default_sort = ("last_activity_at", True)
     column_formatters = {
         "label": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(
@@ -85,19 +95,21 @@ class ContactsView(ReadOnlyView):
             select(func.count()).select_from(Conversation)
             .where(Conversation.contact_id == m.id)),
         "last_activity_at": lambda v, c, m, n: _when(m.last_activity_at),
-        "marketing_consent": lambda v, c, m, n: "Yes" if m.marketing_consent else "No",
+        "marketing_consent": lambda v, c, m, n: _a("Yes") if m.marketing_consent else _a("No"),
         "flags": lambda v, c, m, n: _flags(m),
     }
 
     def get_empty_list_message(self) -> str:
-        return "No contact matches this search." if request.args.get("search") else "No contacts yet."
+        if request.args.get("search"):
+            return _a("No contact matches this search.")
+        return _a("No contacts yet.")
 
     @expose("/<contact_id>/")
     def contact_view(self, contact_id: str) -> Any:
         number = row_id(contact_id)
         contact = session().get(Contact, number) if number else None
         if contact is None:
-            abort(404, description="There is no such contact (it may have been erased).")
+            abort(404, description=_a("There is no such contact (it may have been erased)."))
         db = session()
         conversations = []
         rows = db.execute(
@@ -113,16 +125,17 @@ class ContactsView(ReadOnlyView):
                 "id": conversation.id,
                 "started": _when(conversation.created_at),
                 "last": _when(conversation.last_activity_at),
-                "status": "Resolved" if conversation.status == "resolved" else "Open",
-                "messages": _count(messages, "message", "messages"),
-                "assignee": assignee.public_name if assignee else "Shared inbox",
+                "resolved": conversation.status == "resolved",
+                "status": _a("Resolved") if conversation.status == "resolved" else _a("Open"),
+                "messages": agent_ngettext("%(num)s message", "%(num)s messages", messages),
+                "assignee": assignee.public_name if assignee else _a("Shared inbox"),
                 "url": console_url(conversation.id),
             })
         consents = [{
             "purpose": purpose_words(record.purpose),
             "version": record.policy_version,
             "given": _when(record.given_at),
-            "language": language_words(record.locale) or "not recorded",
+            "language": language_words(record.locale) or _a("not recorded"),
             "withdrawn": _when(record.withdrawn_at),
             "wording": record.wording,
         } for record in sorted(contact.consents, key=lambda r: r.id, reverse=True)]
@@ -159,8 +172,8 @@ def _contact_cell(view: Any, context: Any, record: ConsentRecord, name: str) -> 
 
 def _withdrawn(view: Any, context: Any, record: ConsentRecord, name: str) -> Any:
     if record.withdrawn_at:
-        return _badge(f"Withdrawn {_when(record.withdrawn_at)}", "warn")
-    return _badge("In force", "ok")
+        return _badge(_a("Withdrawn %(date)s", date=_when(record.withdrawn_at)), "warn")
+    return _badge(_a("In force"), "ok")
 
 
 def _wording(view: Any, context: Any, record: ConsentRecord, name: str) -> str:
@@ -174,9 +187,13 @@ class ConsentRecordsView(ReadOnlyView):
     permissions = ("user_data",)
     column_list = ("contact", "purpose", "policy_version", "given_at", "locale", "withdrawn_at",
                    "wording")
-    column_labels = {"contact": "Contact", "purpose": "Purpose", "policy_version": "Policy version",
-                     "given_at": "Given (UTC)", "locale": "Language", "withdrawn_at": "State",
-                     "wording": "Wording shown"}
+    column_labels = {"contact": lazy_agent_gettext("Contact"),
+                     "purpose": lazy_agent_gettext("Purpose"),
+                     "policy_version": lazy_agent_gettext("Policy version"),
+                     "given_at": lazy_agent_gettext("Given (UTC)"),
+                     "locale": lazy_agent_gettext("Language"),
+                     "withdrawn_at": lazy_agent_gettext("State"),
+                     "wording": lazy_agent_gettext("Wording shown")}
     column_sortable_list = ("given_at", "policy_version")
     column_formatters = {
         "contact": _contact_cell,
@@ -189,7 +206,7 @@ class ConsentRecordsView(ReadOnlyView):
     column_default_sort = ("id", True)
 
     def get_empty_list_message(self) -> str:
-        return "No consent recorded yet."
+        return _a("No consent recorded yet.")
 
 
 __all__ = ["ContactsView", "ConsentRecordsView", "console_url", "language_words", "purpose_words"]

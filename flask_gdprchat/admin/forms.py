@@ -28,6 +28,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from flask_gdprchat.core.agent_i18n import _a, lazy_agent_gettext
 from flask_gdprchat.core.config import (
     PERMISSIONS,
     PRECHAT_FIELD_CHOICES,
@@ -40,20 +41,32 @@ from flask_gdprchat.core.config import (
 
 #: Short names of the permissions, for lists.
 PERMISSION_NAMES = {
-    "settings": "Settings",
-    "team": "Team",
-    "user_data": "User data",
-    "send_messages": "Send messages",
-    "edit_messages": "Edit messages",
+    "settings": lazy_agent_gettext("Settings"),
+    "team": lazy_agent_gettext("Team"),
+    "user_data": lazy_agent_gettext("User data"),
+    "send_messages": lazy_agent_gettext("Send messages"),
+    "edit_messages": lazy_agent_gettext("Edit messages"),
 }
 
 PERMISSION_LABELS = {
-    "settings": "Settings: widget, retention, campaigns",
-    "team": "Team: add, change and delete team members",
-    "user_data": "User data: contacts, consent records, requests, audit log",
-    "send_messages": "Send messages in the console",
-    "edit_messages": "Edit sent messages",
+    "settings": lazy_agent_gettext("Settings: widget, retention, campaigns"),
+    "team": lazy_agent_gettext("Team: add, change and delete team members"),
+    "user_data": lazy_agent_gettext("User data: contacts, consent records, requests, audit log"),
+    "send_messages": lazy_agent_gettext("Send messages in the console"),
+    "edit_messages": lazy_agent_gettext("Edit sent messages"),
 }
+
+#: The pre-chat fields as the dashboard names them.
+PRECHAT_FIELD_NAMES = {
+    "name": lazy_agent_gettext("Name"),
+    "email": lazy_agent_gettext("E-mail"),
+    "company": lazy_agent_gettext("Company"),
+    "phone": lazy_agent_gettext("Phone"),
+}
+
+
+def _field_name(field: str) -> Any:
+    return PRECHAT_FIELD_NAMES.get(field, field.capitalize())
 
 
 class AdminSecureForm(BaseForm):
@@ -84,7 +97,8 @@ class WordingField(TextAreaField):
                 parsed = None
             if not isinstance(parsed, dict):
                 # Kept as typed, so the admin can fix it; nothing is saved.
-                raise ValueError('Write one text, or a JSON object like {"en": "...", "de": "..."}.')
+                raise ValueError(_a('Write one text, or a JSON object like '
+                                    '{"en": "...", "de": "..."}.'))
             self.data = parsed
 
     def _value(self) -> str:
@@ -100,7 +114,7 @@ class SettingsForm(FlaskForm):
     blank_is_none: tuple[str, ...] = ()
     #: What to tell the admin when a setting breaks the config's rule: the config's
     #: own message names the key (for developers); these speak to people.
-    plain_errors: dict[str, str] = {}
+    plain_errors: dict[str, Any] = {}
 
     def setting_values(self) -> dict[str, Any]:
         """``{KEY: value}`` for every setting field of the form."""
@@ -128,7 +142,7 @@ class SettingsForm(FlaskForm):
             try:
                 validate_value(key, value)
             except ConfigError as exc:
-                field.errors = [*field.errors, self.plain_errors.get(key, str(exc))]
+                field.errors = [*field.errors, str(self.plain_errors.get(key, exc))]
                 ok = False
         return values if ok and self.check_together(values) else None
 
@@ -149,7 +163,7 @@ class DaysField(IntegerField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("Enter a whole number of days, like 270.") from None
+            raise ValueError(_a("Enter a whole number of days, like 270.")) from None
 
 
 class RetentionForm(SettingsForm):
@@ -157,27 +171,30 @@ class RetentionForm(SettingsForm):
 
     blank_is_none = ("identified_retention_days",)
     plain_errors = {
-        "ANONYMOUS_RETENTION_DAYS": "Enter a whole number of days, 1 or more.",
-        "IDENTIFIED_RETENTION_DAYS": "Enter a whole number of days, 1 or more, or leave it "
-        "empty to keep them until erased.",
-        "RESTRICTED_GRACE_DAYS": "Enter a whole number of days, 1 or more.",
+        "ANONYMOUS_RETENTION_DAYS": lazy_agent_gettext("Enter a whole number of days, 1 or more."),
+        "IDENTIFIED_RETENTION_DAYS": lazy_agent_gettext(
+            "Enter a whole number of days, 1 or more, or leave it empty to keep them until "
+            "erased."),
+        "RESTRICTED_GRACE_DAYS": lazy_agent_gettext("Enter a whole number of days, 1 or more."),
     }
 
     anonymous_retention_days = DaysField(
-        "Anonymous conversations are kept for (days)",
+        lazy_agent_gettext("Anonymous conversations are kept for (days)"),
         validators=[InputRequired()],
-        description="No name, e-mail, phone or company given. Default 270 (nine months).",
+        description=lazy_agent_gettext("No name, e-mail, phone or company given. Default 270 "
+                                       "(nine months)."),
     )
     identified_retention_days = DaysField(
-        "Identified conversations are kept for (days)",
+        lazy_agent_gettext("Identified conversations are kept for (days)"),
         validators=[Optional()],
-        description="Leave empty to keep them until the person asks for erasure.",
+        description=lazy_agent_gettext("Leave empty to keep them until the person asks for "
+                                       "erasure."),
     )
     restricted_grace_days = DaysField(
-        "Restricted subjects are kept frozen for (days)",
+        lazy_agent_gettext("Restricted subjects are kept frozen for (days)"),
         validators=[InputRequired()],
-        description="After a restriction, data is purged when this grace period ends. "
-        "Default 183 (six months).",
+        description=lazy_agent_gettext("After a restriction, data is purged when this grace "
+                                       "period ends. Default 183 (six months)."),
     )
 
 
@@ -186,58 +203,70 @@ class WidgetForm(SettingsForm):
 
     blank_is_none = ("privacy_policy_url",)
     plain_errors = {
-        "WIDGET_COLOR": "Choose a colour like #2563eb.",
-        "WIDGET_TITLE": "Give the widget a title, such as Chat with us.",
-        "WIDGET_GREETING": "Write the greeting as plain text, or leave it empty.",
-        "PRIVACY_POLICY_URL": "Enter an address starting with https:// or a path on this site "
-        "starting with /, or leave it empty for the built-in policy page.",
-        "PRIVACY_POLICY_VERSION": "Enter a version, such as 2 or 2024-05.",
-        "CONSENT_TEXT": "Write the sentence visitors tick to consent; it cannot be empty.",
-        "MARKETING_CONSENT_TEXT": "Write the sentence visitors tick to receive news; it cannot "
-        "be empty.",
-        "PRECHAT_FIELDS": "Choose among the fields listed.",
-        "PRECHAT_REQUIRED": "Choose among the fields listed.",
+        "WIDGET_COLOR": lazy_agent_gettext("Choose a colour like #2563eb."),
+        "WIDGET_TITLE": lazy_agent_gettext("Give the widget a title, such as Chat with us."),
+        "WIDGET_GREETING": lazy_agent_gettext("Write the greeting as plain text, or leave it "
+                                              "empty."),
+        "PRIVACY_POLICY_URL": lazy_agent_gettext(
+            "Enter an address starting with https:// or a path on this site starting with /, "
+            "or leave it empty for the built-in policy page."),
+        "PRIVACY_POLICY_VERSION": lazy_agent_gettext("Enter a version, such as 2 or 2024-05."),
+        "CONSENT_TEXT": lazy_agent_gettext("Write the sentence visitors tick to consent; it "
+                                           "cannot be empty."),
+        "MARKETING_CONSENT_TEXT": lazy_agent_gettext("Write the sentence visitors tick to "
+                                                     "receive news; it cannot be empty."),
+        "PRECHAT_FIELDS": lazy_agent_gettext("Choose among the fields listed."),
+        "PRECHAT_REQUIRED": lazy_agent_gettext("Choose among the fields listed."),
     }
 
     prechat_fields = CheckboxesField(
-        "Pre-chat fields shown", choices=[SelectChoice(f, f.capitalize()) for f in PRECHAT_FIELD_CHOICES]
+        lazy_agent_gettext("Pre-chat fields shown"),
+        choices=[SelectChoice(f, _field_name(f)) for f in PRECHAT_FIELD_CHOICES]
     )
     prechat_required = CheckboxesField(
-        "Pre-chat fields required", choices=[SelectChoice(f, f.capitalize()) for f in PRECHAT_FIELD_CHOICES]
+        lazy_agent_gettext("Pre-chat fields required"),
+        choices=[SelectChoice(f, _field_name(f)) for f in PRECHAT_FIELD_CHOICES]
     )
     consent_text = WordingField(
-        "Consent wording", description="Shown beside the privacy-policy box, kept in each "
-        "consent record with its language. One text for every language, or one per language "
-        'as JSON: {"en": "...", "de": "..."} (other languages then get the default '
-        "language's text). The built-in text is shown translated in every language."
+        lazy_agent_gettext("Consent wording"), description=lazy_agent_gettext(
+            "Shown beside the privacy-policy box, kept in each consent record with its "
+            'language. One text for every language, or one per language as JSON: {"en": '
+            '"...", "de": "..."} (other languages then get the default language\'s text). The '
+            "built-in text is shown translated in every language.")
     )
     marketing_consent_text = WordingField(
-        "Marketing opt-in wording",
-        description='One text, or one per language as JSON: {"en": "...", "de": "..."}.',
+        lazy_agent_gettext("Marketing opt-in wording"),
+        description=lazy_agent_gettext('One text, or one per language as JSON: {"en": "...", '
+                                       '"de": "..."}.'),
     )
     privacy_policy_url = StringField(
-        "Privacy policy URL", description="Leave empty to use the built-in policy page."
+        lazy_agent_gettext("Privacy policy URL"),
+        description=lazy_agent_gettext("Leave empty to use the built-in policy page.")
     )
     privacy_policy_version = StringField(
-        "Privacy policy version",
-        description="Change it when the policy changes: returning visitors consent again.",
+        lazy_agent_gettext("Privacy policy version"),
+        description=lazy_agent_gettext("Change it when the policy changes: returning visitors "
+                                       "consent again."),
     )
-    widget_title = StringField("Widget title")
-    widget_greeting = StringField("Greeting")
-    widget_color = StringField("Widget colour", description="Like #2563eb.")
+    widget_title = StringField(lazy_agent_gettext("Widget title"))
+    widget_greeting = StringField(lazy_agent_gettext("Greeting"))
+    widget_color = StringField(lazy_agent_gettext("Widget colour"),
+                               description=lazy_agent_gettext("Like #2563eb."))
 
     def check_together(self, values: dict[str, Any]) -> bool:
         ok = True
         missing = missing_required(values["PRECHAT_FIELDS"], values["PRECHAT_REQUIRED"])
         if missing:
-            names = " and ".join(f.capitalize() for f in missing)
-            one = len(missing) == 1
-            them = "it" if one else "them"
-            self.prechat_required.errors = [
-                *self.prechat_required.errors,
-                f"{names} {'is' if one else 'are'} required but not shown: tick {them} under "
-                f"“Pre-chat fields shown” too, or untick {them} here.",
-            ]
+            names = [str(_field_name(f)) for f in missing]
+            if len(names) == 1:
+                error = _a("%(names)s is required but not shown: tick it under “Pre-chat "
+                           "fields shown” too, or untick it here.", names=names[0])
+            else:
+                error = _a("%(names)s are required but not shown: tick them under “Pre-chat "
+                           "fields shown” too, or untick them here.",
+                           names=_a("%(items)s and %(last)s", items=", ".join(names[:-1]),
+                                    last=names[-1]))
+            self.prechat_required.errors = [*self.prechat_required.errors, error]
             ok = False
         languages = config_value("LANGUAGES")
         for key in ("CONSENT_TEXT", "MARKETING_CONSENT_TEXT"):
@@ -246,9 +275,10 @@ class WidgetForm(SettingsForm):
             except ConfigError:
                 field = self[key.lower()]
                 unknown = sorted(set(values[key]) - set(languages))
-                field.errors = [*field.errors, (
-                    f"The site does not offer {', '.join(unknown)}. Write texts only for "
-                    f"the languages it offers: {', '.join(languages)}.")]
+                field.errors = [*field.errors, _a(
+                    "The site does not offer %(unknown)s. Write texts only for the languages "
+                    "it offers: %(offered)s.", unknown=", ".join(unknown),
+                    offered=", ".join(languages))]
                 ok = False
         return ok
 
@@ -259,56 +289,66 @@ class WidgetForm(SettingsForm):
 class AgentCreateForm(AdminSecureForm):
     """A new team member."""
 
-    email = EmailField("E-mail", validators=[InputRequired()])
-    full_name = StringField("Full name", validators=[InputRequired()])
+    email = EmailField(lazy_agent_gettext("E-mail"), validators=[InputRequired()])
+    full_name = StringField(lazy_agent_gettext("Full name"), validators=[InputRequired()])
     display_name = StringField(
-        "Display name", validators=[Optional()],
-        description="What visitors see beside replies, such as Jane or Jane S. Leave empty "
-        "for the first name (titles such as Dr. are skipped).",
+        lazy_agent_gettext("Display name"), validators=[Optional()],
+        description=lazy_agent_gettext("What visitors see beside replies, such as Jane or "
+                                       "Jane S. Leave empty for the first name (titles such "
+                                       "as Dr. are skipped)."),
     )
     password = PasswordField(
-        "Password", validators=[InputRequired()], description="At least 10 characters."
+        lazy_agent_gettext("Password"), validators=[InputRequired()],
+        description=lazy_agent_gettext("At least 10 characters."),
     )
     permissions = CheckboxesField(
-        "Permissions", choices=[SelectChoice(p, PERMISSION_LABELS[p]) for p in PERMISSIONS],
+        lazy_agent_gettext("Permissions"),
+        choices=[SelectChoice(p, PERMISSION_LABELS[p]) for p in PERMISSIONS],
         default=["send_messages"],
     )
-    is_admin = BooleanField("Admin (holds every permission)")
+    is_admin = BooleanField(lazy_agent_gettext("Admin (holds every permission)"))
 
 
 class AgentEditForm(AdminSecureForm):
     """What can change on a team member (deleting is its own action)."""
 
     display_name = StringField(
-        "Display name", validators=[Optional()],
-        description="What visitors see beside replies. Leave empty to keep it.",
+        lazy_agent_gettext("Display name"), validators=[Optional()],
+        description=lazy_agent_gettext("What visitors see beside replies. Leave empty to "
+                                       "keep it."),
     )
     permissions = CheckboxesField(
-        "Permissions", choices=[SelectChoice(p, PERMISSION_LABELS[p]) for p in PERMISSIONS]
+        lazy_agent_gettext("Permissions"),
+        choices=[SelectChoice(p, PERMISSION_LABELS[p]) for p in PERMISSIONS],
     )
-    is_admin = BooleanField("Admin (holds every permission)")
+    is_admin = BooleanField(lazy_agent_gettext("Admin (holds every permission)"))
     is_active = BooleanField(
-        "Enabled", description="A disabled member is signed out at once and cannot sign in."
+        lazy_agent_gettext("Enabled"),
+        description=lazy_agent_gettext("A disabled member is signed out at once and cannot "
+                                       "sign in."),
     )
 
 
 class CampaignForm(AdminSecureForm):
     """A manual or automatic campaign."""
 
-    name = StringField("Name", validators=[InputRequired()])
-    subject = StringField("Subject", validators=[InputRequired()])
+    name = StringField(lazy_agent_gettext("Name"), validators=[InputRequired()])
+    subject = StringField(lazy_agent_gettext("Subject"), validators=[InputRequired()])
     body = TextAreaField(
-        "Message", validators=[InputRequired()],
-        description="Plain text. E-mails add an unsubscribe link below it.",
+        lazy_agent_gettext("Message"), validators=[InputRequired()],
+        description=lazy_agent_gettext("Plain text. E-mails add an unsubscribe link below it."),
     )
-    channel = SelectField("Channel", choices=[SelectChoice("email", "E-mail"), SelectChoice("chat", "Chat notice")])
+    channel = SelectField(lazy_agent_gettext("Channel"), choices=[
+        SelectChoice("email", lazy_agent_gettext("E-mail")),
+        SelectChoice("chat", lazy_agent_gettext("Chat notice"))])
     kind = SelectField(
-        "Kind",
-        choices=[SelectChoice("manual", "Manual: sent when you choose"),
-                 SelectChoice("automatic", "Automatic: sent after a contact's first chat")],
+        lazy_agent_gettext("Kind"),
+        choices=[SelectChoice("manual", lazy_agent_gettext("Manual: sent when you choose")),
+                 SelectChoice("automatic", lazy_agent_gettext(
+                     "Automatic: sent after a contact's first chat"))],
     )
     delay_days = IntegerField(
-        "Days after the first chat (automatic only)",
+        lazy_agent_gettext("Days after the first chat (automatic only)"),
         validators=[Optional(), NumberRange(min=0)],
     )
-    is_active = BooleanField("Active", default=True)
+    is_active = BooleanField(lazy_agent_gettext("Active"), default=True)

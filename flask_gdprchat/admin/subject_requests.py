@@ -11,38 +11,39 @@ from markupsafe import Markup
 
 from flask_gdprchat.admin.audit_log import audit_search_url, short_ref
 from flask_gdprchat.admin.views import ReadOnlyView, _badge, _when
+from flask_gdprchat.core.agent_i18n import _a, lazy_agent_gettext
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.models import SubjectRequest
 
 #: Request kinds as people read them, with the article they exercise.
 KINDS = {
-    "access": "Link to their data (access, Art. 15)",
-    "export": "Copy of their data (access and portability, Art. 15 and 20)",
-    "transcript": "Transcript by e-mail (access, Art. 15)",
-    "rectify": "Correction (Art. 16)",
-    "erase": "Erasure (Art. 17)",
-    "restrict": "Restriction of processing (Art. 18)",
-    "unrestrict": "Restriction lifted (Art. 18)",
-    "unsubscribe": "Objection to marketing (Art. 21)",
+    "access": lazy_agent_gettext("Link to their data (access, Art. 15)"),
+    "export": lazy_agent_gettext("Copy of their data (access and portability, Art. 15 and 20)"),
+    "transcript": lazy_agent_gettext("Transcript by e-mail (access, Art. 15)"),
+    "rectify": lazy_agent_gettext("Correction (Art. 16)"),
+    "erase": lazy_agent_gettext("Erasure (Art. 17)"),
+    "restrict": lazy_agent_gettext("Restriction of processing (Art. 18)"),
+    "unrestrict": lazy_agent_gettext("Restriction lifted (Art. 18)"),
+    "unsubscribe": lazy_agent_gettext("Objection to marketing (Art. 21)"),
 }
 
 #: How a request came in.
 CHANNELS = {
-    "subject": "Privacy page",
-    "agent": "Agent, in the console",
-    "cli": "Command line",
-    "api": "Host application",
-    "link": "Unsubscribe link",
-    "one_click": "One-click unsubscribe",
+    "subject": lazy_agent_gettext("Privacy page"),
+    "agent": lazy_agent_gettext("Agent, in the console"),
+    "cli": lazy_agent_gettext("Command line"),
+    "api": lazy_agent_gettext("Host application"),
+    "link": lazy_agent_gettext("Unsubscribe link"),
+    "one_click": lazy_agent_gettext("One-click unsubscribe"),
 }
 
 
 def kind_words(kind: str) -> str:
-    return KINDS.get(kind, kind.replace("_", " ").capitalize())
+    return str(KINDS.get(kind, kind.replace("_", " ").capitalize()))
 
 
 def channel_words(channel: str) -> str:
-    return CHANNELS.get(channel, channel.replace("_", " ").capitalize())
+    return str(CHANNELS.get(channel, channel.replace("_", " ").capitalize()))
 
 
 def _overdue(req: SubjectRequest) -> bool:
@@ -51,10 +52,10 @@ def _overdue(req: SubjectRequest) -> bool:
 
 def status_badge(req: SubjectRequest) -> Markup:
     if req.status == "fulfilled":
-        return Markup("{} {}").format(_badge("Done", "ok"), _when(req.fulfilled_at)[:10])
+        return Markup("{} {}").format(_badge(_a("Done"), "ok"), _when(req.fulfilled_at)[:10])
     if _overdue(req):
-        return _badge("Overdue", "danger")
-    return _badge("Open", "warn")
+        return _badge(_a("Overdue"), "danger")
+    return _badge(_a("Open"), "warn")
 
 
 def _due(req: SubjectRequest) -> Any:
@@ -66,8 +67,8 @@ def ref_cell(view: Any, ref: str | None) -> Any:
     url = audit_search_url(view, ref)
     if url is None:
         return short_ref(ref)
-    return Markup('<a href="{}" aria-label="Audit log of subject {}">{}</a>').format(
-        url, (ref or "")[:12], short_ref(ref))
+    return Markup('<a href="{}" aria-label="{}">{}</a>').format(
+        url, _a("Audit log of subject %(ref)s", ref=(ref or "")[:12]), short_ref(ref))
 
 
 def describe_request(view: Any, req: SubjectRequest) -> dict[str, Any]:
@@ -87,9 +88,12 @@ class SubjectRequestsView(ReadOnlyView):
 
     permissions = ("user_data",)
     column_list = ("kind", "channel", "received_at", "due_at", "status", "subject_ref")
-    column_labels = {"kind": "Request", "channel": "Came in through",
-                     "received_at": "Received (UTC)", "due_at": "Answer by",
-                     "status": "Status", "subject_ref": "Subject"}
+    column_labels = {"kind": lazy_agent_gettext("Request"),
+                     "channel": lazy_agent_gettext("Came in through"),
+                     "received_at": lazy_agent_gettext("Received (UTC)"),
+                     "due_at": lazy_agent_gettext("Answer by"),
+                     "status": lazy_agent_gettext("Status"),
+                     "subject_ref": lazy_agent_gettext("Subject")}
     column_sortable_list = ("received_at", "due_at", "status")
     column_formatters = {
         "kind": lambda v, c, m, n: kind_words(m.kind),
@@ -102,7 +106,7 @@ class SubjectRequestsView(ReadOnlyView):
     column_default_sort = ("id", True)
 
     def get_empty_list_message(self) -> str:
-        return "No request yet."
+        return _a("No request yet.")
 
 
 __all__ = ["SubjectRequestsView", "channel_words", "describe_request", "kind_words"]

@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_form_data
+from flask_babel import force_locale
 from markupsafe import Markup
 from sqlalchemy import func, select
 from werkzeug.local import LocalProxy
@@ -37,6 +38,14 @@ from flask_gdprchat.admin.forms import (
     WidgetForm,
 )
 from flask_gdprchat.core import access, audit
+from flask_gdprchat.core.agent_i18n import (
+    _a,
+    agent_language,
+    agent_locale,
+    agent_ngettext,
+    agent_page_context,
+    lazy_agent_gettext,
+)
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.config import PERMISSIONS
 from flask_gdprchat.core.identity import get_current_agent
@@ -89,7 +98,14 @@ def _when(value: Any) -> str:
 
 
 class AgentAccess:
-    """Access by the signed-in agent's permissions, decided in :mod:`access`."""
+    """Access by the signed-in agent's permissions, decided in :mod:`access`; the
+    agent's language (:mod:`flask_gdprchat.core.agent_i18n`) on every screen.
+
+    Our words come from the agents' catalog; Flask-Admin's own ("Save", "Cancel")
+    from Flask-Babel's ``admin`` domain, which reads Flask-Babel's locale: each
+    screen runs with it forced to the agent's language, so both agree, while the
+    host's locale selection (and the visitors' pages) stay untouched.
+    """
 
     #: The screen opens for an agent holding any of these.
     permissions: tuple[str, ...] = ()
@@ -101,7 +117,23 @@ class AgentAccess:
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
         if get_current_agent() is None:
             return redirect(url_for("gdprchat.auth.login", next=request.full_path))
-        abort(403, description="Your team role does not include this screen.")
+        abort(403, description=_a("Your team role does not include this screen."))
+
+    def _run_view(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with force_locale(agent_locale()):
+            return super()._run_view(fn, *args, **kwargs)  # type: ignore[misc]
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        """Flask-Admin's render, with ``_a``, ``lang`` and ``controller_name`` as the
+        agent pages have them (see :func:`agent_page_context`)."""
+        return super().render(template, **{**agent_page_context(), **kwargs})  # type: ignore[misc]
+
+    def get_url(self, endpoint: str, **kwargs: Any) -> str:
+        """Links between screens keep a ``?lang=`` the agent chose."""
+        chosen = agent_language(request.args.get("lang")) if has_request_context() else None
+        if chosen and "lang" not in kwargs and not endpoint.endswith("static"):
+            kwargs["lang"] = chosen
+        return str(super().get_url(endpoint, **kwargs))  # type: ignore[misc]
 
     def current_agent_name(self) -> str:
         agent = get_current_agent()
@@ -155,21 +187,21 @@ class GuardedModelView(AgentAccess, ModelView):
     create_template = "gdprchat_admin/create.html"
     edit_template = "gdprchat_admin/edit.html"
     #: The search field's label (when the screen has ``column_searchable_list``).
-    search_label = "Search"
+    search_label: Any = lazy_agent_gettext("Search")
     #: The words of the list's "create" button.
-    create_label = "Add"
+    create_label: Any = lazy_agent_gettext("Add")
     #: What a row's Delete button asks before it deletes.
-    delete_confirmation = "Delete this record for good?"
+    delete_confirmation: Any = lazy_agent_gettext("Delete this record for good?")
 
     def row_title(self, row: Any) -> str:
         """How a row is named to screen readers ("Select Spring news", "Edit ...")."""
-        return f"row {self.get_pk_value(row)}"
+        return _a("row %(id)s", id=self.get_pk_value(row))
 
     def row_links(self, row: Any) -> list[tuple[str, str]]:
         """Extra ``(words, url)`` buttons in a row, before Edit and Delete."""
         return []
 
-    def __init__(self, model: type, *, name: str, endpoint: str, url: str) -> None:
+    def __init__(self, model: type, *, name: Any, endpoint: str, url: str) -> None:
         super().__init__(model, _db, name=name, endpoint=endpoint, url=url)
         # Flask-Admin unwraps only a real Flask-SQLAlchemy object; hand it the
         # per-request session proxy directly.
@@ -181,11 +213,6 @@ class GuardedModelView(AgentAccess, ModelView):
         if page and size and page * size > MAX_ROW_ID:
             page = MAX_ROW_ID // size
         return super().get_list(page, *args, **kwargs)
-
-
-def _count(n: int, one: str, many: str) -> str:
-    """'1 contact.', '3 contacts.': a count with its noun in the right number."""
-    return f"{n} {one if n == 1 else many}"
 
 
 def _selected_ids(ids: Iterable[str]) -> list[int]:
@@ -207,14 +234,14 @@ def _role(view: Any, context: Any, agent: Agent, name: str) -> Any:
     if agent.is_deleted:
         return ""
     if agent.is_admin:
-        return _badge("Admin")
-    return ", ".join(PERMISSION_NAMES[p] for p in PERMISSIONS if p in agent.permission_set) or "—"
+        return _badge(_a("Admin"))
+    return ", ".join(str(PERMISSION_NAMES[p]) for p in PERMISSIONS if p in agent.permission_set) or "—"
 
 
 def _status(view: Any, context: Any, agent: Agent, name: str) -> Any:
     if agent.is_deleted:
-        return _badge(f"Deleted {_when(agent.deleted_at)[:10]}", "danger")
-    return _badge("Active", "ok") if agent.is_active else _badge("Disabled", "warn")
+        return _badge(_a("Deleted %(date)s", date=_when(agent.deleted_at)[:10]), "danger")
+    return _badge(_a("Active"), "ok") if agent.is_active else _badge(_a("Disabled"), "warn")
 
 
 class TeamView(GuardedModelView):
@@ -222,19 +249,22 @@ class TeamView(GuardedModelView):
 
     permissions = ("team",)
     column_list = ("public_name", "full_name", "email", "role", "status", "created_at")
-    column_labels = {"public_name": "Visitors see", "full_name": "Full name", "email": "E-mail",
-                     "role": "Role", "status": "Status", "created_at": "Added"}
+    column_labels = {"public_name": lazy_agent_gettext("Visitors see"),
+                     "full_name": lazy_agent_gettext("Full name"),
+                     "email": lazy_agent_gettext("E-mail"), "role": lazy_agent_gettext("Role"),
+                     "status": lazy_agent_gettext("Status"), "created_at": lazy_agent_gettext("Added")}
     column_formatters = {"role": _role, "status": _status,
                          "created_at": lambda v, c, m, n: _when(m.created_at)}
     column_default_sort = ("id", False)
     column_searchable_list = ()
     list_template = "gdprchat_admin/team_list.html"
-    create_label = "Add a team member"
-    delete_confirmation = ("Delete this team member? Their e-mail, full name, photo and login "
-                           "are erased for good; their messages keep their first name.")
+    create_label = lazy_agent_gettext("Add a team member")
+    delete_confirmation = lazy_agent_gettext(
+        "Delete this team member? Their e-mail, full name, photo and login are erased for "
+        "good; their messages keep their first name.")
 
     def row_title(self, row: Agent) -> str:
-        return row.public_name or f"team member {row.id}"
+        return row.public_name or _a("team member %(id)s", id=row.id)
 
     def get_create_form(self) -> Any:
         return AgentCreateForm
@@ -257,10 +287,11 @@ class TeamView(GuardedModelView):
         if me is None or me.is_admin:
             return
         if admin or (target is not None and target.is_admin):
-            raise TeamError("only an admin can make or change an admin")
+            raise TeamError(_a("only an admin can make or change an admin"))
         extra = sorted(set(permissions) - me.permission_set)
         if extra:
-            raise TeamError(f"you cannot grant a permission you do not hold: {', '.join(extra)}")
+            raise TeamError(_a("you cannot grant a permission you do not hold: %(names)s",
+                               names=", ".join(extra)))
 
     def create_model(self, form: Any) -> Any:
         try:
@@ -273,7 +304,7 @@ class TeamView(GuardedModelView):
             session().commit()
         except TeamError as exc:
             session().rollback()
-            flash(f"The team member was not added: {exc}.", "error")
+            flash(_a("The team member was not added: %(reason)s.", reason=exc), "error")
             return False
         return agent
 
@@ -285,11 +316,11 @@ class TeamView(GuardedModelView):
                          display_name=(form.display_name.data or "").strip() or None)
         except TeamError as exc:
             session().rollback()
-            flash(f"Nothing was changed: {exc}.", "error")
+            flash(_a("Nothing was changed: %(reason)s.", reason=exc), "error")
             return False
         return True
 
-    def _each(self, agents: Iterable[Agent], change: Callable[[Agent], object], failed: str) -> int:
+    def _each(self, agents: Iterable[Agent], change: Callable[[Agent], object], failed: Any) -> int:
         """Apply ``change`` to each agent this admin may change; say which were refused."""
         done = 0
         for agent in list(agents):
@@ -299,12 +330,14 @@ class TeamView(GuardedModelView):
                 done += 1
             except TeamError as exc:
                 session().rollback()
-                flash(f"Team member {agent.id} was not {failed}: {exc}.", "error")
+                flash(_a("Team member %(id)s was not %(what)s: %(reason)s.", id=agent.id,
+                         what=failed, reason=exc), "error")
         return done
 
     def _erase(self, agents: Iterable[Agent], *, purge: bool) -> int:
         return self._each(
-            agents, lambda agent: delete_agent(agent.id, purge=purge, actor=_actor()), "deleted"
+            agents, lambda agent: delete_agent(agent.id, purge=purge, actor=_actor()),
+            _a("deleted"),
         )
 
     def delete_model(self, model: Agent) -> bool:
@@ -313,42 +346,49 @@ class TeamView(GuardedModelView):
     def _selected(self, ids: Iterable[str]) -> list[Agent]:
         return list(session().scalars(select(Agent).where(Agent.id.in_(_selected_ids(ids)))))
 
-    @action("delete", "Delete (keep first name on messages)",
-            "Delete the selected team members? Their e-mail, full name, photo and login "
-            "are erased for good; their messages keep their first name.")
+    @action("delete", lazy_agent_gettext("Delete (keep first name on messages)"),
+            lazy_agent_gettext("Delete the selected team members? Their e-mail, full name, "
+                               "photo and login are erased for good; their messages keep "
+                               "their first name."))
     def action_delete(self, ids: Iterable[str]) -> None:
         done = self._erase(self._selected(ids), purge=False)
         if done:
-            flash(_count(done, "team member deleted.", "team members deleted."), "success")
+            flash(agent_ngettext("%(num)s team member deleted.",
+                                 "%(num)s team members deleted.", done), "success")
 
-    @action("purge", "Delete completely (first name too)",
-            "Delete the selected team members completely? Their messages will show "
-            "'Former agent' instead of their first name.")
+    @action("purge", lazy_agent_gettext("Delete completely (first name too)"),
+            lazy_agent_gettext("Delete the selected team members completely? Their messages "
+                               "will show 'Former agent' instead of their first name."))
     def action_purge(self, ids: Iterable[str]) -> None:
         done = self._erase(self._selected(ids), purge=True)
         if done:
-            flash(_count(done, "team member deleted completely.", "team members deleted completely."), "success")
+            flash(agent_ngettext("%(num)s team member deleted completely.",
+                                 "%(num)s team members deleted completely.", done), "success")
 
-    @action("disable", "Disable", "Disable the selected team members? They are signed out at once.")
+    @action("disable", lazy_agent_gettext("Disable"),
+            lazy_agent_gettext("Disable the selected team members? They are signed out at once."))
     def action_disable(self, ids: Iterable[str]) -> None:
         done = self._each(
             self._selected(ids),
             lambda agent: update_agent(agent.id, active=False, actor=_actor()),
-            "disabled",
+            _a("disabled"),
         )
         if done:
-            flash(_count(done, "team member disabled.", "team members disabled."), "success")
+            flash(agent_ngettext("%(num)s team member disabled.",
+                                 "%(num)s team members disabled.", done), "success")
 
-    @action("sign_out", "Sign out everywhere",
-            "Sign the selected team members out on every device? They can sign in again.")
+    @action("sign_out", lazy_agent_gettext("Sign out everywhere"),
+            lazy_agent_gettext("Sign the selected team members out on every device? They can "
+                               "sign in again."))
     def action_sign_out(self, ids: Iterable[str]) -> None:
         done = self._each(
             self._selected(ids),
             lambda agent: sign_out_everywhere(agent.id, actor=_actor()),
-            "signed out",
+            _a("signed out"),
         )
         if done:
-            flash(_count(done, "team member signed out everywhere.", "team members signed out everywhere."), "success")
+            flash(agent_ngettext("%(num)s team member signed out everywhere.",
+                                 "%(num)s team members signed out everywhere.", done), "success")
 
 
 # -- settings -----------------------------------------------------------------------------
@@ -359,7 +399,7 @@ class SettingsView(AgentAccess, BaseView):
 
     permissions = ("settings",)
     form_class: type[SettingsForm] = SettingsForm
-    intro = ""
+    intro: Any = ""
 
     def _current(self) -> dict[str, Any]:
         form = self.form_class(meta={"csrf": False})
@@ -374,9 +414,10 @@ class SettingsView(AgentAccess, BaseView):
                 if values is not None:
                     agent = get_current_agent()
                     changed = save_settings(values, agent_id=agent.id if agent else None)
-                    flash("Saved: " + _count(len(changed), "setting changed.", "settings changed.")
-                          + " They apply from now on." if changed else "Nothing changed.",
-                          "success")
+                    flash(agent_ngettext(
+                        "Saved: %(num)s setting changed. It applies from now on.",
+                        "Saved: %(num)s settings changed. They apply from now on.",
+                        len(changed)) if changed else _a("Nothing changed."), "success")
                     return redirect(self.get_url(".index"))
             else:
                 form.check_settings()
@@ -389,11 +430,12 @@ class SettingsView(AgentAccess, BaseView):
 
 class WidgetSettingsView(SettingsView):
     form_class = WidgetForm
-    intro = ("What visitors see before they chat: the pre-chat form, the consent wording "
-             "and the widget's look.")
+    intro = lazy_agent_gettext("What visitors see before they chat: the pre-chat form, the "
+                               "consent wording and the widget's look.")
     #: The page shows the chat window beside the form, redrawn as the admin types.
     shows_preview = True
 
+    # The preview's defaults are the visitors' built-in texts, shown as visitors see them.
     def default_title(self) -> str:
         return "Chat with us"
 
@@ -407,17 +449,19 @@ class WidgetSettingsView(SettingsView):
 
 class RetentionSettingsView(SettingsView):
     form_class = RetentionForm
-    intro = ("How long conversations are kept. The purge applies these periods on its next "
-             "run, and the privacy page states them at once.")
+    intro = lazy_agent_gettext("How long conversations are kept. The purge applies these "
+                               "periods on its next run, and the privacy page states them "
+                               "at once.")
 
     def masks_in_force(self) -> str:
         """Which masks ``GDPRCHAT_MASK_PATTERNS`` turns on, in words (set in the config)."""
-        names = {"card": "card numbers (Luhn-valid)", "iban": "IBANs (mod-97-valid)"}
+        names = {"card": _a("card numbers (Luhn-valid)"), "iban": _a("IBANs (mod-97-valid)")}
         on = [names[kind] for kind in MASK_KINDS if kind in setting("MASK_PATTERNS")]
         if not on:
-            return "Masking is off: messages are stored as typed (GDPRCHAT_MASK_PATTERNS = [])."
-        return ("Masked in every message before it is stored or relayed: "
-                f"{' and '.join(on)}, keeping the last four characters.")
+            return _a("Masking is off: messages are stored as typed "
+                      "(GDPRCHAT_MASK_PATTERNS = []).")
+        return _a("Masked in every message before it is stored or relayed: %(kinds)s, keeping "
+                  "the last four characters.", kinds=_a(" and ").join(on))
 
 
 def build_views(prefix: str, *, own: bool) -> list[BaseView]:
@@ -436,14 +480,14 @@ def build_views(prefix: str, *, own: bool) -> list[BaseView]:
     from flask_gdprchat.admin.subject_requests import SubjectRequestsView
 
     return [
-        TeamView(Agent, name="Team members", **where("team")),
-        WidgetSettingsView(name="Widget", **where("widget")),
-        RetentionSettingsView(name="Retention", **where("retention")),
-        RecordOfProcessingView(name="Record of processing", **where("ropa")),
-        CampaignsView(Campaign, name="Campaigns", **where("campaigns")),
-        SavedRepliesView(SavedReply, name="Saved replies", **where("saved-replies")),
-        ContactsView(Contact, name="Contacts", **where("contacts")),
-        ConsentRecordsView(ConsentRecord, name="Consent records", **where("consents")),
-        SubjectRequestsView(SubjectRequest, name="Requests", **where("requests")),
-        AuditLogView(AuditEvent, name="Audit log", **where("audit")),
+        TeamView(Agent, name=lazy_agent_gettext("Team members"), **where("team")),
+        WidgetSettingsView(name=lazy_agent_gettext("Widget"), **where("widget")),
+        RetentionSettingsView(name=lazy_agent_gettext("Retention"), **where("retention")),
+        RecordOfProcessingView(name=lazy_agent_gettext("Record of processing"), **where("ropa")),
+        CampaignsView(Campaign, name=lazy_agent_gettext("Campaigns"), **where("campaigns")),
+        SavedRepliesView(SavedReply, name=lazy_agent_gettext("Saved replies"), **where("saved-replies")),
+        ContactsView(Contact, name=lazy_agent_gettext("Contacts"), **where("contacts")),
+        ConsentRecordsView(ConsentRecord, name=lazy_agent_gettext("Consent records"), **where("consents")),
+        SubjectRequestsView(SubjectRequest, name=lazy_agent_gettext("Requests"), **where("requests")),
+        AuditLogView(AuditEvent, name=lazy_agent_gettext("Audit log"), **where("audit")),
     ]
