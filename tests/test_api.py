@@ -42,7 +42,10 @@ def test_start_records_contact_consent_and_returns_token(app, client, listen_to)
         [record] = contact.consents
         assert record.purpose == "privacy_policy"
         assert record.policy_version == "1"
-        assert record.wording == app.config["GDPRCHAT_CONSENT_TEXT"]
+        # The line beside the box as the visitor read it: retention filled in, link words too.
+        assert record.wording == ("I agree that my details and messages are used only to answer "
+                                  "me and are deleted 270 days after our last message. "
+                                  "Privacy policy")
         assert record.ip_address is None
         audit = session().scalars(select(AuditEvent).where(AuditEvent.event == "consent_given")).one()
         assert audit.details == {"purpose": "privacy_policy", "policy_version": "1"}

@@ -7,7 +7,7 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
-from flask_gdprchat.core.models import ConsentRecord, Contact, Conversation, Message
+from flask_gdprchat.core.models import ConsentRecord, Contact, Conversation, LiveSocket, Message
 from flask_gdprchat.core.state import session
 
 pytestmark = pytest.mark.browser
@@ -40,8 +40,12 @@ def site(app: Any, live_server: Any, make_agent: Any) -> Any:
     # Under a loaded machine (the whole suite at once) events may take a few seconds.
     expect.set_options(timeout=15_000)
     app.add_url_rule("/", "host_page", lambda: render_template_string(HOST_PAGE))
-    make_agent("agent@example.test", name="Alice Agent",
-               permissions=["send_messages", "edit_messages", "user_data"])
+    agent = make_agent("agent@example.test", name="Alice Agent",
+                       permissions=["send_messages", "edit_messages", "user_data"])
+    # Someone can answer (an open console), so the widget offers a live chat.
+    with app.app_context():
+        session().add(LiveSocket(sid="console-of-alice", agent_id=agent))
+        session().commit()
     return live_server(app)
 
 
@@ -166,7 +170,7 @@ def test_the_chat_does_not_start_without_the_consent_tick(app, site, browser):
     assert counts(app) == [0, 0, 0]
     link = page.locator("#gdprchat-prechat a", has_text="Privacy policy")
     assert link.get_attribute("href") == "/gdprchat/privacy/policy"
-    assert "version 1" in link.inner_text()
+    assert link.inner_text() == "Privacy policy"  # the version is the record's, not the visitor's
     ctx.close()
 
 
@@ -186,7 +190,9 @@ def test_nothing_is_stored_or_sent_before_consent(app, site, browser):
 
     assert storage() == {"cookie": "", "local": 0, "session": 0}
     assert ctx.cookies() == []
-    assert requests_seen == [f"GET {site.url}/", f"GET {site.url}/gdprchat/widget.js"]
+    # Only the page, the script, and whether someone can answer: nothing about the visitor.
+    assert requests_seen == [f"GET {site.url}/", f"GET {site.url}/gdprchat/widget.js",
+                             f"GET {site.url}/gdprchat/api/availability?lang=en"]
 
     page.locator("#gdprchat-consent").check()
     page.get_by_role("button", name="Start chat").click()

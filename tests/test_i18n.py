@@ -35,6 +35,10 @@ COMPLETE_LANGUAGES = (os.environ.get("GDPRCHAT_TEST_LANGUAGES") or "").split(","
 
 ROOT = Path(__file__).resolve().parents[1]
 POT = TRANSLATIONS_DIR / "gdprchat.pot"
+#: The consent line in German, as the box reads and the record keeps it (270 days).
+GERMAN_CONSENT = ("Ich bin einverstanden, dass meine Angaben und Nachrichten nur zur Beantwortung "
+                  "meiner Anfrage verwendet und 270 Tage nach unserer letzten Nachricht gelöscht "
+                  "werden. Datenschutzerklärung")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
 EMAIL = "lena.lang@example.test"
 
@@ -261,7 +265,7 @@ def test_a_host_without_flask_babel_keeps_its_own_locale_choice_and_jinja(app):
 def test_the_consent_record_keeps_the_locale_and_the_german_wording(app, client):
     response = start_chat(client, locale="de", **{"Accept-Language": "en"})
     assert response.status_code == 201, response.get_json()
-    german = "Ich habe die Datenschutzerklärung gelesen und akzeptiere sie."
+    german = GERMAN_CONSENT
     with app.app_context():
         records = {r.purpose: r for r in session().scalars(select(ConsentRecord))}
         assert records["privacy_policy"].locale == "de"
@@ -283,7 +287,7 @@ def test_without_a_locale_the_request_language_is_recorded(app, client):
     assert start_chat(client, **{"Accept-Language": "de"}).status_code == 201
     with app.app_context():
         record = session().scalars(select(ConsentRecord)).first()
-        assert record.locale == "de" and record.wording.startswith("Ich habe")
+        assert record.locale == "de" and record.wording == GERMAN_CONSENT
 
 
 @pytest.mark.parametrize("locale", ["xx", "", 7, "de-DE"])
@@ -317,7 +321,9 @@ def test_a_wording_per_language_is_shown_and_recorded_in_that_language(make_app)
     assert start_chat(client, locale="de", marketing=False).status_code == 201
     with app.app_context():
         record = session().scalars(select(ConsentRecord)).one()
-        assert (record.locale, record.wording) == ("de", "Ich stimme der Erklärung zu.")
+        # The site's German text, then the link's German words, as the box read.
+        assert (record.locale, record.wording) == (
+            "de", "Ich stimme der Erklärung zu. Datenschutzerklärung")
     with pytest.raises(ConfigError, match="GDPRCHAT_CONSENT_TEXT"):
         make_app(GDPRCHAT_CONSENT_TEXT={"en": "I agree.", "tlh": "HIja'"})
     with pytest.raises(ConfigError, match="GDPRCHAT_MARKETING_CONSENT_TEXT"):
@@ -476,6 +482,13 @@ def test_a_german_browser_gets_the_widget_in_german(example_site, live_server, b
                                                     screenshot):
     from playwright.sync_api import expect
 
+    from flask_gdprchat.core.models import LiveSocket
+    from flask_gdprchat.team.agents import create_agent
+
+    with example_site.app_context():  # someone can answer: the widget offers a live chat
+        agent = create_agent("lena.agent@example.test", "Lena Agent", "a long enough password")
+        session().add(LiveSocket(sid="console-of-lena", agent_id=agent.id))
+        session().commit()
     server = live_server(example_site)
     context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 800})
     page = context.new_page()
@@ -484,7 +497,7 @@ def test_a_german_browser_gets_the_widget_in_german(example_site, live_server, b
         page.locator("#gdprchat-launcher").click()
         page.locator("#gdprchat-prechat").wait_for()
         expect(page.get_by_role("button", name="Chat starten")).to_be_visible()
-        consent = page.get_by_label("Ich habe die Datenschutzerklärung gelesen und akzeptiere sie.")
+        consent = page.get_by_label(GERMAN_CONSENT)
         expect(consent).to_be_visible()
         expect(page.get_by_label("Name (freiwillig)")).to_be_visible()
         screenshot(page, "widget-prechat-de")
@@ -498,4 +511,4 @@ def test_a_german_browser_gets_the_widget_in_german(example_site, live_server, b
     with example_site.app_context():
         record = session().scalars(select(ConsentRecord)).one()
         assert record.locale == "de"
-        assert record.wording == "Ich habe die Datenschutzerklärung gelesen und akzeptiere sie."
+        assert record.wording == GERMAN_CONSENT

@@ -166,7 +166,8 @@ def test_the_subject_page_shows_their_data_with_visitor_text_inert(make_app, mak
     client, path = client_for_link(app, subject.email)
     page = client.get(path).get_data(as_text=True)
     assert subject.name in page and subject.company in page and subject.phone in page
-    assert "I have read and accept the privacy policy." in page
+    assert ("I agree that my details and messages are used only to answer me and are deleted "
+            "270 days after our last message. Privacy policy") in page  # the consent as read
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; hi" in page
     assert "<script>alert" not in page
     assert "Bruno" in page

@@ -28,6 +28,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from flask_gdprchat.core import office_hours
 from flask_gdprchat.core.agent_i18n import _a, lazy_agent_gettext
 from flask_gdprchat.core.config import (
     PERMISSIONS,
@@ -104,6 +105,22 @@ class WordingField(TextAreaField):
     def _value(self) -> str:
         if isinstance(self.data, dict):
             return json.dumps(self.data, ensure_ascii=False, indent=2)
+        return str(self.data or "")
+
+
+class OfficeHoursField(TextAreaField):
+    """Office hours as text: a line with the time zone, then lines like
+    ``Mon-Fri 09:00-17:00``; empty means around the clock (saved as None)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = (valuelist[0] if valuelist else "") or ""
+        self.data = raw
+        # Kept as typed when wrong, so the admin can fix it; nothing is saved.
+        self.data = office_hours.parse_text(raw)
+
+    def _value(self) -> str:
+        if isinstance(self.data, dict):
+            return office_hours.to_text(self.data)
         return str(self.data or "")
 
 
@@ -252,6 +269,14 @@ class WidgetForm(SettingsForm):
     widget_greeting = StringField(lazy_agent_gettext("Greeting"))
     widget_color = StringField(lazy_agent_gettext("Widget colour"),
                                description=lazy_agent_gettext("Like #2563eb."))
+    office_hours = OfficeHoursField(
+        "Office hours",
+        render_kw={"rows": 4, "placeholder": "Europe/Berlin\nMon-Fri 09:00-17:00\nSat 10:00-14:00"},
+        description="When the team answers: a line with the time zone, then a line per day "
+        "or run of days, such as Mon-Fri 09:00-17:00 (a day left out is closed). Leave empty "
+        "for around the clock. Visitors see someone can answer only within these hours with "
+        "an agent online; otherwise they leave a message answered by e-mail.",
+    )
 
     def check_together(self, values: dict[str, Any]) -> bool:
         ok = True

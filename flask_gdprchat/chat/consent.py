@@ -5,6 +5,10 @@ language it was shown in and the time; the IP address only when the site opted
 in with ``GDPRCHAT_STORE_IP``.
 Whether a contact's consent is still current is decided here too: a new policy
 version asks a returning visitor to consent again.
+
+The privacy-policy box reads as one line: the consent wording (whose
+``%(days)s`` is the anonymous retention in force) and a link named "Privacy
+policy". What is recorded is that whole line, as the visitor read it.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from flask_gdprchat.core.i18n import (
     TRANSLATED_DEFAULTS,
     default_language,
     force_locale,
+    gettext,
     languages,
     translate_default,
     visitor_locale,
@@ -110,12 +115,40 @@ def wording_shown(key: str, language: str) -> tuple[str, str]:
     return str(value), language
 
 
-def shown_wordings(language: str | None = None) -> dict[str, tuple[str, str]]:
-    """``{purpose: (wording, language)}`` for ``language`` (default: the visitor's)."""
+#: In a consent wording, the days an anonymous conversation is kept (the setting in force).
+DAYS_PLACEHOLDER = "%(days)s"
+
+
+def fill_wording(text: str) -> str:
+    """A wording as shown: ``%(days)s`` becomes ``ANONYMOUS_RETENTION_DAYS`` in force."""
+    if DAYS_PLACEHOLDER in text:
+        text = text.replace(DAYS_PLACEHOLDER, str(setting("ANONYMOUS_RETENTION_DAYS")))
+    return text
+
+
+def policy_link_label(language: str) -> str:
+    """The words of the privacy-policy link beside the box, in ``language``."""
+    with force_locale(language):
+        return gettext("Privacy policy")
+
+
+def consent_line(language: str | None = None) -> tuple[str, str, str]:
+    """The privacy-policy box's line in ``language`` (default: the visitor's):
+    ``(wording, link words, language of the wording)``."""
     if language not in languages():
         language = visitor_locale()
+    text, shown_in = wording_shown("CONSENT_TEXT", language)
+    return fill_wording(text), policy_link_label(language), shown_in
+
+
+def shown_wordings(language: str | None = None) -> dict[str, tuple[str, str]]:
+    """``{purpose: (wording, language)}`` for ``language`` (default: the visitor's),
+    each exactly as the visitor reads it beside its box (the link's words included)."""
+    if language not in languages():
+        language = visitor_locale()
+    text, link, shown_in = consent_line(language)
     return {
-        PRIVACY_POLICY: wording_shown("CONSENT_TEXT", language),
+        PRIVACY_POLICY: (f"{text} {link}", shown_in),
         MARKETING: wording_shown("MARKETING_CONSENT_TEXT", language),
     }
 

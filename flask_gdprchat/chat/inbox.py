@@ -46,4 +46,6 @@ def conversation_summary(conversation: Conversation, contact: Contact) -> dict[s
         "last_activity_at": conversations.iso(conversation.last_activity_at),
         "unread_count": conversation.unread_count or 0,
         "restricted": contact.restricted_at is not None,
+        #: Left while nobody could answer: replies go to the contact by e-mail.
+        "offline": bool(conversation.offline),
     }

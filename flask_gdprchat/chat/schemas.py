@@ -29,6 +29,7 @@ _COMMON = {
     "validator_failed": N_("This value is not valid."),
 }
 CONSENT_MISSING = N_("Tick the box to accept the privacy policy.")
+OFFLINE_EMAIL_MISSING = N_("Enter the e-mail address we should answer to.")
 
 
 def _messages(**specific: str) -> dict[str, Any]:
@@ -137,6 +138,23 @@ class PrechatSchema(ReconsentSchema, ContactFieldsSchema):
     """The pre-chat form: the visitor's details, consent and the policy version."""
 
 
+class OfflineMessageSchema(ReconsentSchema):
+    """A message left while nobody can answer: consent as for a chat, and the address
+    the answer goes to. The text is checked (and masked) like a chat message, by
+    :func:`flask_gdprchat.chat.conversations.prepare_text`."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = _text(255)
+    email = fields.Email(
+        required=True, validate=[_longest(320), _storable],
+        error_messages=_messages(invalid=N_("Enter a valid e-mail address."),
+                                 required=OFFLINE_EMAIL_MISSING, null=OFFLINE_EMAIL_MISSING),
+    )
+    text = fields.Raw(required=True, error_messages=_messages(required=N_("Write your message.")))
+
+
 class _ExternalId(fields.Field):
     """The host's id for its user: text or a whole number, kept as text."""
 
@@ -216,6 +234,20 @@ def load_identity(raw: Any) -> dict[str, Any] | None:
     if not identity.get("external_id"):
         return None
     return {key: value for key, value in identity.items() if value is not None}
+
+
+def load_offline_message(data: Any) -> dict[str, Any]:
+    """A validated offline message (text not yet checked), or ``ValidationError``.
+
+    The name is taken only when the pre-chat form asks for it; the e-mail address
+    always, since the answer goes there.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": [N_("Send a JSON object.")]})
+    loaded = OfflineMessageSchema().load(_blank_to_none(data))
+    if loaded.get("name") is not None and "name" not in setting("PRECHAT_FIELDS"):
+        raise ValidationError({"name": [_("This field is not asked for.")]})
+    return loaded
 
 
 def load_reconsent(data: Any) -> dict[str, Any]:

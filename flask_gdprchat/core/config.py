@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from flask_gdprchat.core import office_hours
 from flask_gdprchat.core.concurrency import ASYNC_MODES
 from flask_gdprchat.core.i18n import EU_LANGUAGES
 from flask_gdprchat.core.masking import KINDS as MASK_KINDS
@@ -36,9 +37,11 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_POLICY_URL": None,
     #: Consent is recorded against this version; a new one asks again.
     "PRIVACY_POLICY_VERSION": "1",
-    #: Wording shown beside the consent box, stored with each consent record: one
-    #: text, or ``{language: text}``. The built-in default is shown in every language.
-    "CONSENT_TEXT": "I have read and accept the privacy policy.",
+    #: Wording shown beside the consent box (followed by the privacy-policy link),
+    #: stored with each consent record: one text, or ``{language: text}``; ``%(days)s``
+    #: shows the anonymous retention in force. The built-in default is translated.
+    "CONSENT_TEXT": ("I agree that my details and messages are used only to answer me "
+                     "and are deleted %(days)s days after our last message."),
     #: Wording of the separate, optional marketing opt-in (a text or ``{language: text}``).
     "MARKETING_CONSENT_TEXT": "Send me news and offers by e-mail. (optional)",
     #: Languages visitors may get pages, widget and mail in (default: the EU's 24).
@@ -96,6 +99,10 @@ DEFAULTS: dict[str, Any] = {
     "WIDGET_COLOR": "#2563eb",
     "WIDGET_GREETING": "Hi! How can we help?",
     "WIDGET_TITLE": "Chat with us",
+    #: When the team answers: ``None`` = around the clock, or ``{"timezone":
+    #: "Europe/Berlin", "mon": ["09:00", "17:00"], ...}`` (a missing day is closed).
+    #: Visitors see someone can answer only within these hours with an agent online.
+    "OFFICE_HOURS": None,
     #: Rows deleted per purge transaction.
     "PURGE_BATCH_SIZE": 500,
     #: Privacy-link requests allowed per address per hour.
@@ -125,6 +132,7 @@ RUNTIME_KEYS = (
     "WIDGET_COLOR",
     "WIDGET_GREETING",
     "WIDGET_TITLE",
+    "OFFICE_HOURS",
 )
 
 MAIL_DEFAULTS: dict[str, Any] = {
@@ -293,6 +301,9 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "WIDGET_COLOR": (_colour, "a colour like '#2563eb'"),
     "WIDGET_GREETING": (lambda v: isinstance(v, str), "a string"),
     "WIDGET_TITLE": (_nonempty_str, "a non-empty string"),
+    "OFFICE_HOURS": (office_hours.is_valid,
+                     'None, or {"timezone": "Europe/Berlin", "mon": ["09:00", "17:00"], ...} '
+                     "(weekdays mon ... sun, each opening before closing)"),
     "PURGE_BATCH_SIZE": (_positive_int, "a positive whole number of rows"),
     "LINK_REQUESTS_PER_HOUR": (_positive_int, "a positive whole number"),
     "MESSAGES_PER_10S": (_positive_int, "a positive whole number"),

@@ -52,7 +52,8 @@ def N_(message: str) -> str:
 #: keeps its default, visitors read it in their language; a site's own text is
 #: shown as written (or per language, for the consent wordings).
 TRANSLATED_DEFAULTS = {
-    "CONSENT_TEXT": N_("I have read and accept the privacy policy."),
+    "CONSENT_TEXT": N_("I agree that my details and messages are used only to answer me "
+                       "and are deleted %(days)s days after our last message."),
     "MARKETING_CONSENT_TEXT": N_("Send me news and offers by e-mail. (optional)"),
     "WIDGET_GREETING": N_("Hi! How can we help?"),
     "WIDGET_TITLE": N_("Chat with us"),

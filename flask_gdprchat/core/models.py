@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    false,
     func,
     or_,
 )
@@ -169,6 +170,8 @@ class Conversation(Base):
     last_activity_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     #: Messages of the visitor that no agent has seen yet.
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: A message left while nobody could answer: agents answer it by e-mail, not live.
+    offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     contact: Mapped[Contact] = relationship(back_populates="conversations")
     messages: Mapped[list[Message]] = relationship(

@@ -17,10 +17,11 @@ from flask_socketio import Namespace, SocketIO
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
-from flask_gdprchat.chat import consent, conversations, workflow
+from flask_gdprchat.chat import consent, conversations, offline, workflow
 from flask_gdprchat.core import access, security_log
 from flask_gdprchat.core.access import conversation_for_token
 from flask_gdprchat.core.identity import SESSION_KEY, agent_from_session, sign_in_from
+from flask_gdprchat.core.mail import UnbuildableMail
 from flask_gdprchat.core.models import Agent, Conversation, LiveSocket, row_id
 from flask_gdprchat.core.push import (
     AGENTS_ROOM,
@@ -207,6 +208,8 @@ class ChatNamespace(Namespace):
         except conversations.ChatError as exc:
             return _refuse(exc.error)
         conversation_id = _as_id(data.get("conversation_id"))
+        #: An offline message's conversation and the agent answering: the reply goes by e-mail.
+        by_email: tuple[Conversation, Agent] | None = None
         if client.visitor_token is not None:
             # The lean form of the same access rule: this runs for every message.
             own = access.visitor_access(client.visitor_token, conversation_id)
@@ -236,13 +239,22 @@ class ChatNamespace(Namespace):
             target_id, contact_id = conversation.id, conversation.contact_id
             active_at = conversation.contact.last_activity_at
             author, author_name, agent_id = "agent", agent.public_name, agent.id
+            by_email = (conversation, agent) if conversation.offline else None
         if client.flooding(setting("MESSAGES_PER_10S")):
             return self._flood_refusal(client, "send_message", "too many messages: wait a few seconds")
+        emailed = None
         try:
-            message_id, created = conversations.store_message(
-                target_id, contact_id, author, text, agent_id=agent_id,
-                contact_active_at=active_at, client_msg_id=client_msg_id,
-            )
+            if by_email is not None:
+                answered = offline.answer_by_email(*by_email, text, client_msg_id=client_msg_id)
+                message_id, created, emailed = (answered.message_id, answered.created_at,
+                                                answered.delivered)
+            else:
+                message_id, created = conversations.store_message(
+                    target_id, contact_id, author, text, agent_id=agent_id,
+                    contact_active_at=active_at, client_msg_id=client_msg_id,
+                )
+        except (conversations.ChatError, UnbuildableMail) as exc:
+            return _refuse(f"the answer cannot be mailed: {exc}")
         except IntegrityError:
             # A retry of a message already stored (the unique client id refused
             # it): the same ack, nothing new. No lookup before the insert: the
@@ -256,6 +268,11 @@ class ChatNamespace(Namespace):
             message_id, target_id, author, author_name, text, created, agent_id=agent_id,
             masked=masked,
         )
+        if by_email is not None:
+            # Nobody waits on a socket: the visitor reads the answer in their mail.
+            self._relay("message", payload, [AGENTS_ROOM])
+            conversations.announce_message(payload)
+            return {"ok": True, "message": payload, "emailed": emailed}
         self._relay("message", payload, [conversation_room(target_id), AGENTS_ROOM])
         conversations.announce_message(payload)
         return {"ok": True, "message": payload}

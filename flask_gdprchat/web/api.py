@@ -1,4 +1,5 @@
-"""The widget's JSON API: start a chat, read its history, renew consent.
+"""The widget's JSON API: who can answer now, start a chat, leave a message for an
+answer by e-mail, read a chat's history, renew consent.
 
 Errors are JSON ``{"error": ..., "field" or "fields": ...}`` naming what to fix,
 in the visitor's language; a refused request stores nothing.
@@ -11,10 +12,11 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 
-from flask_gdprchat.chat import consent, conversations
+from flask_gdprchat.chat import consent, conversations, offline
 from flask_gdprchat.chat.inbox import conversation_summary
-from flask_gdprchat.chat.schemas import load_prechat, load_reconsent
-from flask_gdprchat.core import access, push, security_log, throttle
+from flask_gdprchat.chat.schemas import load_offline_message, load_prechat, load_reconsent
+from flask_gdprchat.core import access, office_hours, presence, push, security_log, throttle
+from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.i18n import _, visitor_locale
 from flask_gdprchat.core.models import Conversation
 from flask_gdprchat.core.settings import setting
@@ -83,6 +85,56 @@ def widget_config() -> Any:
         marketing_consent_text=wordings[consent.MARKETING],
         max_message_length=setting("MAX_MESSAGE_LENGTH"),
     )
+
+
+@bp.route("/availability")
+def availability() -> Any:
+    """Whether a person can answer now: an agent online, within the office hours.
+
+    ``next_open`` is when the office hours next begin (UTC, ISO 8601), or null
+    when they do not say (open now, around the clock, or never).
+    """
+    now = utcnow()
+    hours = setting("OFFICE_HOURS")
+    agents = presence.agents_online()
+    opening = office_hours.next_opening(hours, now)
+    response = jsonify(
+        online=agents > 0 and office_hours.is_open(hours, now),
+        agents_online=agents,
+        next_open=opening.strftime("%Y-%m-%dT%H:%M:%SZ") if opening else None,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/offline-messages", methods=["POST"])
+def leave_message() -> Any:
+    """A message left while nobody can answer: 201 once consent is given; answered by e-mail."""
+    try:
+        form = load_offline_message(request.get_json(silent=True))
+        conversations.check_text(form.get("text"))
+    except ValidationError as exc:
+        return _validation_error(exc)
+    except conversations.ChatError as exc:
+        return _error(422, f"text: {exc.error}", field="text", fields={"text": [exc.error]})
+    if not throttle.allow("offline_message", request.remote_addr or "unknown",
+                          limit=setting("CONVERSATION_STARTS_PER_HOUR"),
+                          window=dt.timedelta(hours=1)):
+        session().commit()
+        security_log.refused("leave_offline_message", "throttled")
+        return _error(429, _("Too many messages sent from here. Please try again later."))
+    try:
+        left = offline.leave_message(form, conversations.host_identity())
+    except conversations.ChatError as exc:
+        return _error(exc.status, exc.error, **({"field": exc.field} if exc.field else {}))
+    summary = conversation_summary(left.conversation, left.contact)
+    summary["preview"] = left.message.text[:120]
+    push.announce_conversation(summary)
+    response = jsonify(conversation_id=left.conversation.id, email=left.contact.email,
+                       **({"masked": left.masked} if left.masked else {}))
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/conversations", methods=["POST"])

@@ -40,6 +40,7 @@ def widget_settings() -> dict[str, Any]:
     Texts are in the language of this request (:func:`visitor_locale`).
     """
     wordings = consent.consent_wordings()
+    consent_text, policy_link, _shown_in = consent.consent_line()
     return {
         "lang": visitor_locale(),
         "languages": offered_languages(),
@@ -49,7 +50,9 @@ def widget_settings() -> dict[str, Any]:
         "vendor": url_for("gdprchat.static", filename="gdprchat/vendor/socket.io.min.js"),
         "policyUrl": policy_url(),
         "policyVersion": setting("PRIVACY_POLICY_VERSION"),
-        "consentText": wordings[consent.PRIVACY_POLICY],
+        # The box's line is this text and a link with these words; recorded as one.
+        "consentText": consent_text,
+        "policyLinkText": policy_link,
         "marketingText": wordings[consent.MARKETING],
         "fields": list(setting("PRECHAT_FIELDS")),
         "required": list(setting("PRECHAT_REQUIRED")),

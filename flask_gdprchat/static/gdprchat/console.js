@@ -43,8 +43,11 @@
     restricted: $("gdprchat-restricted"), statusBadge: $("gdprchat-status-badge"),
     assign: $("gdprchat-assign"), resolve: $("gdprchat-resolve"),
     messages: $("gdprchat-messages"), typing: $("gdprchat-typing"),
-    form: $("gdprchat-reply"), text: $("gdprchat-reply-text"), note: $("gdprchat-reply-note")
+    form: $("gdprchat-reply"), text: $("gdprchat-reply-text"), note: $("gdprchat-reply-note"),
+    offlineBadge: $("gdprchat-offline-badge"), emailNote: $("gdprchat-email-note"), send: $("gdprchat-reply-send")
   };
+  var LIVE_PLACEHOLDER = thread.text.placeholder;
+  var SEND_WORD = thread.send.textContent;
   var panel = $("gdprchat-contact-panel");
   var panelBody = $("gdprchat-contact-body");
   var scrim = $("gdprchat-scrim");
@@ -58,7 +61,7 @@
   var team = {};
   (initial.team || []).forEach(function (member) { team[member.id] = member; });
   var selected = root.dataset.selected ? Number(root.dataset.selected) : null;
-  var current = { status: "open", assignee: null, label: "" };
+  var current = { status: "open", assignee: null, label: "", offline: false, email: "" };
   var canReply = false;
   var canWork = root.dataset.canWork === "true";
   var presence = initial.presence || "online";
@@ -206,6 +209,7 @@
     item.dataset.conversationId = String(summary.conversation_id);
     item.dataset.status = summary.status || "open";
     item.dataset.assignee = summary.assignee_id ? String(summary.assignee_id) : "";
+    if (summary.offline) { item.dataset.offline = "true"; }
     var link = el("a");
     link.href = conversationHref(summary.conversation_id);
     var avatar = el("span", "gdprchat-avatar-sm");
@@ -214,6 +218,10 @@
     var text = el("span", "gdprchat-inbox-text");
     var top = el("span", "gdprchat-inbox-top");
     top.appendChild(el("span", "gdprchat-inbox-name", summary.contact_label || summary.contact_name || _a("Visitor")));
+    var email = el("span", "gdprchat-inbox-email", _a("E-mail"));
+    email.title = _a("Left while nobody was online: answer by e-mail");
+    email.hidden = !summary.offline;
+    top.appendChild(email);
     var time = el("time", "gdprchat-inbox-time");
     time.setAttribute("datetime", summary.last_activity_at || "");
     top.appendChild(time);
@@ -223,6 +231,7 @@
     chip.hidden = true;
     bottom.appendChild(chip);
     var unread = el("span", "gdprchat-unread", summary.unread_count || 0);
+    if (summary.unread_count) { item.classList.add("gdprchat-has-unread"); }
     unread.hidden = !summary.unread_count;
     bottom.appendChild(unread);
     text.appendChild(top); text.appendChild(bottom);
@@ -336,6 +345,7 @@
     thread.messages.textContent = "";
     thread.typing.textContent = "";
     thread.note.hidden = true;
+    if (!row || row.dataset.offline !== "true") { setOffline(false, ""); }
     closeSaved();
     rendered = {};
     fetch(urlFor(root.dataset.jsonUrl, id), { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -353,6 +363,7 @@
         thread.restricted.hidden = !data.contact.restricted;
         canWork = data.can_work;
         applyUpdate({ id: id, status: data.conversation.status, assignee_id: data.conversation.assignee_id });
+        setOffline(!!data.conversation.offline, data.contact.email);
         setCanReply(data.can_reply, data.contact.restricted);
         data.messages.forEach(renderMessage);
         regroup();
@@ -373,6 +384,21 @@
     thread.note.textContent = restricted
       ? _a("This contact asked to restrict processing of their data: replies are paused.")
       : _a("You cannot reply here: your account lacks the 'send messages' permission.");
+  }
+
+  /** A message left while nobody was online: the reply goes by e-mail, and the agent is told. */
+  function setOffline(offline, email) {
+    current.offline = offline;
+    current.email = email || "";
+    thread.offlineBadge.hidden = !offline;
+    thread.emailNote.hidden = !offline;
+    var to = email || _a("the visitor");
+    thread.emailNote.textContent = offline
+      ? _a("Left while nobody was online. Your reply is sent by e-mail to %(email)s, in the language they wrote in.",
+        { email: to })
+      : "";
+    thread.text.placeholder = offline ? _a("Reply by e-mail… Enter sends, Shift+Enter adds a line") : LIVE_PLACEHOLDER;
+    thread.send.textContent = offline ? _a("Send e-mail") : SEND_WORD;
   }
 
   function closeThread(message) {
@@ -597,7 +623,13 @@
     thread.note.hidden = true;
     var clientId = "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
     socket.emit("send_message", { conversation_id: selected, text: text, client_msg_id: clientId }, function (ack) {
-      if (ack && ack.ok) { onMessage(ack.message); return; }
+      if (ack && ack.ok) {
+        onMessage(ack.message);
+        var to = current.email || _a("the visitor");
+        if (ack.emailed === true) { toast(_a("Sent by e-mail to %(email)s.", { email: to })); }
+        else if (ack.emailed === false) { toast(_a("Saved. The mail server did not answer: the e-mail goes out on the next try."), "error"); }
+        return;
+      }
       thread.text.value = text;
       showNote(_a("Not sent: %(error)s", { error: failure(ack) }));
     });
@@ -981,7 +1013,10 @@
     refreshTimes();
     applyFilter();
     updateUnreadTotal();
-    alertFor(summary.conversation_id, "New conversation", (summary.contact_label || "A visitor") + " started a chat.");
+    var who = summary.contact_label || _a("A visitor");
+    alertFor(summary.conversation_id,
+      summary.offline ? _a("New message to answer by e-mail") : _a("New conversation"),
+      summary.offline ? _a("%(name)s left a message.", { name: who }) : _a("%(name)s started a chat.", { name: who }));
   });
   socket.on("typing", function (data) {
     if (data.author !== "visitor" || data.conversation_id !== selected) { return; }
