@@ -47,7 +47,7 @@ from flask_gdprchat.core.agent_i18n import (
     lazy_agent_gettext,
 )
 from flask_gdprchat.core.clock import utcnow
-from flask_gdprchat.core.config import PERMISSIONS
+from flask_gdprchat.core.config import DEFAULTS, PERMISSIONS
 from flask_gdprchat.core.identity import get_current_agent
 from flask_gdprchat.core.masking import KINDS as MASK_KINDS
 from flask_gdprchat.core.models import (
@@ -440,7 +440,8 @@ class WidgetSettingsView(SettingsView):
         return "Chat with us"
 
     def default_consent(self) -> str:
-        return "I have read and accept the privacy policy."
+        """The built-in consent wording (the preview's fallback), from the one default."""
+        return str(DEFAULTS["CONSENT_TEXT"])
 
     def retention_days(self) -> Any:
         """What ``%(days)s`` in a consent wording stands for (anonymous retention)."""
