@@ -512,3 +512,62 @@ def test_a_german_browser_gets_the_widget_in_german(example_site, live_server, b
         record = session().scalars(select(ConsentRecord)).one()
         assert record.locale == "de"
         assert record.wording == GERMAN_CONSENT
+
+
+def _catalog_text(language: str, msgid: str) -> str:
+    with (TRANSLATIONS_DIR / language / "LC_MESSAGES" / "gdprchat.po").open("rb") as handle:
+        return read_po(handle)[msgid].string
+
+
+@pytest.mark.browser
+def test_a_french_page_and_a_german_browser_each_record_their_own_language(
+        example_site, live_server, browser, screenshot):
+    """The widget follows the host page's <html lang> first, then the browser; the
+    consent record keeps the language and the exact wording shown in it."""
+    from playwright.sync_api import expect
+
+    from flask_gdprchat.core.models import LiveSocket
+    from flask_gdprchat.team.agents import create_agent
+
+    @example_site.get("/fr/")
+    def french_page() -> str:
+        return render_template_string(
+            '<!doctype html><html lang="fr"><head><title>Cabinet</title></head>'
+            "<body><h1>Bienvenue</h1>{{ gdprchat_widget() }}</body></html>")
+
+    with example_site.app_context():
+        agent = create_agent("lena.agent@example.test", "Lena Agent", "a long enough password")
+        session().add(LiveSocket(sid="console-of-lena", agent_id=agent.id))
+        session().commit()
+    server = live_server(example_site)
+    french_consent = (_catalog_text("fr", TRANSLATED_DEFAULTS["CONSENT_TEXT"]) % {"days": 270}
+                      + " " + _catalog_text("fr", "Privacy policy"))
+    french_start = _catalog_text("fr", "Start chat")
+    for path, locale, label, start, name in (
+            ("/", "de-DE", GERMAN_CONSENT, "Chat starten", "Lena Lang"),
+            ("/fr/", "de-DE", french_consent, french_start, "Lucie Laurent")):
+        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        try:
+            page.goto(server.url + path)
+            page.locator("#gdprchat-launcher").click()
+            page.locator("#gdprchat-prechat").wait_for()
+            consent = page.get_by_label(label)
+            expect(consent).to_be_visible()
+            screenshot(page, f"widget-prechat-{'fr' if 'fr' in path else 'de'}-page")
+            page.locator("#gdprchat-field-name").fill(name)
+            page.locator("#gdprchat-field-email").fill(
+                f"{name.split()[0].lower()}@example.test")
+            consent.check()
+            page.get_by_role("button", name=start).click()
+            page.locator("#gdprchat-input").wait_for()
+        finally:
+            context.close()
+    with example_site.app_context():
+        records = {r.locale: r.wording for r in session().scalars(select(ConsentRecord))}
+        assert records == {"de": GERMAN_CONSENT, "fr": french_consent}
+    chat = example_site.extensions["gdprchat"].chat
+    with example_site.app_context():
+        exported = json.loads(chat.export_subject("lucie@example.test", "json"))
+    [consent_record] = exported["contacts"][0]["consents"]
+    assert (consent_record["locale"], consent_record["wording"]) == ("fr", french_consent)
