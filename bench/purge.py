@@ -10,8 +10,8 @@ the anonymous retention and interleaved with the others, then:
    batches of the same number of rows, one commit each.
 
 It prints rows per second and the longest single transaction of both, and their
-ratio. The target: the purge reaches at least half the plain delete's rate, and
-no transaction lasts longer than one second.
+ratio. The target: the purge reaches at least 0.7 of the plain delete's rate, and
+no transaction lasts longer than 150 ms.
 
 While each runs, a chat server on the same database (gevent, core 0) takes an
 open-loop chat load (``--chat-rate`` messages per second from 20 visitors, core
@@ -297,14 +297,15 @@ def main() -> int:
                   f"transactions (+{finding:.2f} s to list the ids, not counted)"
                   f"{chat_line(load)}")
             ratio = purge_rate / plain_rate
-            ok = ratio >= 0.5 and longest <= 1.0
-            print(f"  ratio purge/plain = {ratio:.2f}; target >= 0.50 and longest <= 1 s: "
+            ok = ratio >= 0.7 and longest <= 0.150
+            print(f"  ratio purge/plain = {ratio:.2f}; target >= 0.70 and longest <= 150 ms: "
                   f"{'met' if ok else 'NOT met'}")
             if rows != p_rows:
                 print(f"  warning: the two removed different row counts ({rows} vs {p_rows})")
             session().remove()
             state.db.engine.dispose()
-        return 0 if ok else 1
+        # A figure, not a test: `make bench` goes on to the next scenario either way.
+        return 0
     finally:
         if scratch:
             drop_scratch(scratch)

@@ -23,7 +23,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.models import JobLease
@@ -50,10 +49,17 @@ def _engine() -> Any:
 
 
 def _insert(engine: Any) -> Any:
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    if engine.dialect.name not in ("postgresql", "sqlite"):
-        raise RuntimeError(f"leases are not supported on {engine.dialect.name}")
-    return dialect.insert(JobLease)
+    # Imported here, for the backend in use only: the PostgreSQL dialect pulls in
+    # its drivers, which every `flask gdprchat` command on SQLite would pay for.
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(JobLease)
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(JobLease)
+    raise RuntimeError(f"leases are not supported on {engine.dialect.name}")
 
 
 def acquire(
