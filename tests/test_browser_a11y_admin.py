@@ -78,6 +78,14 @@ def _describe(violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def assert_no_blocking_violations(found: dict[str, list[dict]]) -> None:
+    """Fail naming every screen with a serious or critical violation, and its elements."""
+    failing = {screen: v for screen, v in found.items() if v}
+    report = "\n".join(f"== {screen}\n{_describe(v)}" for screen, v in failing.items())
+    print(report)
+    assert not failing, report
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_no_screen_of_the_dashboard_has_a_serious_violation(
@@ -111,8 +119,5 @@ def test_no_screen_of_the_dashboard_has_a_serious_violation(
         screenshot(page, f"a11y-{viewport}-{name}", full_page=True)
     context.close()
 
-    failing = {screen: v for screen, v in found.items() if v}
-    report = "\n".join(f"== {screen}\n{_describe(v)}" for screen, v in failing.items())
-    print(report)
-    assert not failing, report
+    assert_no_blocking_violations(found)
     assert errors == []

@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from tests.plugins.chat import agent_cookie, start_chat
-from tests.test_browser_a11y_admin import VIEWPORTS, _describe, _violations, axe_source
+from tests.test_browser_a11y_admin import (
+    VIEWPORTS,
+    _violations,
+    assert_no_blocking_violations,
+    axe_source,
+)
 
 __all__ = ["axe_source"]  # the fixture, shared with the dashboard's test
 
@@ -44,8 +49,5 @@ def test_console_privacy_center_and_subject_page_have_no_serious_violation(
     screenshot(page, f"a11y-{viewport}-subject", full_page=True)
     context.close()
 
-    failing = {screen: v for screen, v in found.items() if v}
-    report = "\n".join(f"== {screen}\n{_describe(v)}" for screen, v in failing.items())
-    print(report)
-    assert not failing, report
+    assert_no_blocking_violations(found)
 
