@@ -18,6 +18,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from flask_gdprchat import admin
 from flask_gdprchat.cli import gdprchat_cli
+from flask_gdprchat.core import sealing
 from flask_gdprchat.core.concurrency import choose_async_mode
 from flask_gdprchat.core.config import DEFAULTS, ConfigError, apply_defaults
 from flask_gdprchat.core.csrf import csrf_token
@@ -90,6 +91,7 @@ class GDPRChat:
         # it connects on first use only.
         with app.app_context():
             keystore = keystore_for_app(app, db.engine.url)
+        sealing.install()
         state = ChatState(
             chat=self, jobs=scheduler.RUNNER, db=db, socketio=socketio, login_manager=login_manager, owns_db=owns_db,
             keystore=keystore,

@@ -36,7 +36,8 @@ def test_erase_subject_removes_everything_and_keeps_pii_free_proof(make_app, mak
     with app.app_context():
         queue_mail(subject.email, "pending", "Dear Samira", contact_id=subject.contact_id)
         session().commit()
-        assert "gdprchat_contacts.email" in find_traces(subject.email)
+        assert find_traces(subject.email) == [
+            f"gdprchat_contacts.email_index (contact {subject.contact_id}, sealed)"]
         with listen_to(signals.subject_erased) as sent:
             assert chat.erase_subject(subject.email) is True
         assert chat.erase_subject(subject.email) is False
@@ -63,20 +64,22 @@ def test_erase_subject_removes_everything_and_keeps_pii_free_proof(make_app, mak
         if backend == "sqlite":
             files = database_files()
             assert files_holding(files, subject.values) == {}
-            assert files_holding(files, [bystander.email]) != {}
+            # Sealed from the first row: not even the bystander's address is readable.
+            assert files_holding(files, [bystander.email]) == {}
 
 
-def test_the_raw_database_files_hold_the_values_until_erasure(make_app, make_subject):
+def test_the_raw_database_files_never_hold_the_values(make_app, make_subject):
     app = make_app()
     subject = make_subject(app)
     runner = app.test_cli_runner()
     with app.app_context():
         files = database_files()
         assert any(str(f).endswith("-wal") for f in files)
-        assert files_holding(files, subject.values) != {}  # the scan can see them
+        assert files_holding(files, subject.values) == {}  # sealed, WAL included
+        assert session().get(Contact, subject.contact_id).name == subject.name
     before = runner.invoke(args=["gdprchat", "verify-erasure", subject.email])
     assert before.exit_code == 1
-    assert "gdprchat_contacts.email" in before.output and "gdprchat.sqlite3" in before.output
+    assert "gdprchat_contacts.email_index" in before.output
     with app.app_context():
         app.extensions["gdprchat"].chat.erase_subject(subject.email)
         assert files_holding(database_files(), subject.values) == {}

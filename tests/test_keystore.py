@@ -150,12 +150,12 @@ def test_a_process_that_loses_the_insert_race_takes_the_winners_key(
     real = loser._make_subject_key
     calls: list[int] = []
 
-    def racing(ident: tuple[str, int]) -> tuple[bytes, int]:
+    def racing(ident: tuple[str, int], born_at: object) -> tuple[bytes, int]:
         calls.append(1)
         if len(calls) == 1:  # the winner commits first; our insert hits its primary key
             winner.data_key(*ident)
             raise sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
-        return real(ident)
+        return real(ident, born_at)
 
     monkeypatch.setattr(loser, "_make_subject_key", racing)
     assert loser.data_key("contact", 4) == winner.existing_key("contact", 4)

@@ -233,10 +233,10 @@ def test_the_original_numbers_never_reach_agent_export_database_or_log(
     assert edited["ok"] is True and edited["message"]["masked"] == ["iban"]
 
     with app.app_context():
-        stored = session().scalars(select(Message.text).where(Message.conversation_id == cid)
-                                   .order_by(Message.id)).all()
+        stored = [m.text for m in session().scalars(
+            select(Message).where(Message.conversation_id == cid).order_by(Message.id))]
         assert stored[0] == EXPECTED
-        assert session().scalars(select(MessageEdit.previous_text)).all() == [
+        assert [e.previous_text for e in session().scalars(select(MessageEdit))] == [
             "Refund to •••• •••• •••• 1111?"]
         export = json.loads(state.chat.export_subject("paula@example.test", "json"))
         exported = json.dumps(export, ensure_ascii=False)

@@ -13,12 +13,12 @@ from babel import Locale, UnknownLocaleError
 from flask import abort, request, url_for
 from flask_admin import expose
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from flask_gdprchat.admin.subject_requests import describe_request
 from flask_gdprchat.admin.views import ReadOnlyView, _badge, _when
 from flask_gdprchat.chat.inbox import contact_label
-from flask_gdprchat.core import audit
+from flask_gdprchat.core import audit, sealing
 from flask_gdprchat.core.agent_i18n import (
     _a,
     agent_locale,
@@ -35,6 +35,7 @@ from flask_gdprchat.core.models import (
     row_id,
 )
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import email_is
 
 #: Consent purposes as people read them.
 PURPOSES = {"privacy_policy": lazy_agent_gettext("Privacy policy"),
@@ -73,6 +74,37 @@ def _flags(contact: Contact) -> Markup:
     return Markup(" ").join(badges)
 
 
+#: Most recent contacts whose names a name search opens and compares.
+NAME_SEARCH_SCOPE = 1000
+
+
+def contact_search(search: str) -> Any:
+    """The condition a dashboard search stands for: a contact number (``#42``), an
+    exact e-mail address (by its blind index, among all contacts), or part of a
+    name or address among the :data:`NAME_SEARCH_SCOPE` most recently active
+    contacts (those values are sealed, so they are opened and compared here, not
+    searched in SQL)."""
+    term = search.strip()
+    number = row_id(term.lstrip("#"))
+    if number is not None:
+        return Contact.id == number
+    wanted = term.casefold()
+    rows = session().execute(
+        select(Contact.id, Contact.name, Contact.name_sealed, Contact.email, Contact.email_sealed)
+        .order_by(Contact.last_activity_at.desc(), Contact.id.desc()).limit(NAME_SEARCH_SCOPE)
+    ).all()
+    name, email = sealing.field(Contact, "name"), sealing.field(Contact, "email")
+    ids = []
+    for row in rows:
+        key = sealing.existing_contact_key(row.id)
+        shown = (sealing.open_value(key, name, row.id, row.name_sealed, row.name) or "",
+                 sealing.open_value(key, email, row.id, row.email_sealed, row.email) or "")
+        if any(wanted in value.casefold() for value in shown):
+            ids.append(row.id)
+    found = Contact.id.in_(ids)
+    return or_(email_is(term), found) if "@" in term else found
+
+
 class ContactsView(ReadOnlyView):
     """Contacts: search by name or e-mail, then open one."""
 
@@ -83,7 +115,9 @@ class ContactsView(ReadOnlyView):
                      "last_activity_at": lazy_agent_gettext("Last active"),
                      "marketing_consent": lazy_agent_gettext("Marketing"),
                      "flags": lazy_agent_gettext("Status")}
-    column_sortable_list = ("email", "last_activity_at")
+    # Names and addresses are sealed: the database cannot sort by them, and a
+    # search is answered by :func:`contact_search`, not by SQL LIKE.
+    column_sortable_list = ("last_activity_at",)
     column_searchable_list = ("name", "email")
     search_label = lazy_agent_gettext("Search by name or e-mail")
     column_default_sort = ("last_activity_at", True)
@@ -98,6 +132,14 @@ class ContactsView(ReadOnlyView):
         "marketing_consent": lambda v, c, m, n: _a("Yes") if m.marketing_consent else _a("No"),
         "flags": lambda v, c, m, n: _flags(m),
     }
+
+    def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any,
+                      search: str) -> Any:
+        clause = contact_search(search)
+        query = query.filter(clause)
+        if count_query is not None:
+            count_query = count_query.filter(clause)
+        return query, count_query, joins, count_joins
 
     def get_empty_list_message(self) -> str:
         if request.args.get("search"):
@@ -204,6 +246,14 @@ class ConsentRecordsView(ReadOnlyView):
         "wording": _wording,
     }
     column_default_sort = ("id", True)
+
+    def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any,
+                      search: str) -> Any:
+        clause = contact_search(search)
+        query = query.filter(clause)
+        if count_query is not None:
+            count_query = count_query.filter(clause)
+        return query, count_query, joins, count_joins
 
     def get_empty_list_message(self) -> str:
         return _a("No consent recorded yet.")

@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from flask_gdprchat.core.clock import utcnow
@@ -99,7 +99,10 @@ def eligible_contacts_query(campaign: Campaign) -> Any:
     )
     query = select(Contact).where(may_receive_campaigns_clause(), Contact.id.not_in(already))
     if campaign.channel == "email":
-        query = query.where(Contact.email.is_not(None), Contact.email != "")
+        # Sealed addresses are known by their blind index; unsealed ones (stored
+        # before encryption) by their plain value.
+        query = query.where(or_(Contact.email_index.is_not(None),
+                                and_(Contact.email.is_not(None), Contact.email != "")))
     else:
         query = query.where(
             select(Conversation.id).where(Conversation.contact_id == Contact.id).exists()

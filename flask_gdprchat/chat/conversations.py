@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from flask_gdprchat.chat import consent, workflow
 from flask_gdprchat.chat.message_writer import writer_for_app
 from flask_gdprchat.chat.schemas import load_identity
-from flask_gdprchat.core import access, push, signals, subjects
+from flask_gdprchat.core import access, push, sealing, signals, subjects
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.i18n import _, visitor_locale
 from flask_gdprchat.core.masking import mask_text
@@ -57,6 +57,13 @@ _TOUCH = (
 #: A visitor's message counts as unread; an agent's reply marks the conversation read.
 _TOUCH_UNREAD = _TOUCH.values(unread_count=_conversations.c.unread_count + 1)
 _TOUCH_READ = _TOUCH.values(unread_count=0)
+#: A message is inserted with a blank text and sealed once its id (bound into the
+#: ciphertext) is known, in the same transaction.
+_SEAL_MESSAGES = (
+    update(_messages).where(_messages.c.id == bindparam("mid"))
+    .values(text_sealed=bindparam("sealed"))
+)
+_TEXT = sealing.field(Message, "text")
 _TOUCH_CONTACT = (
     update(_contacts)
     .where(_contacts.c.id == bindparam("contact_id"),
@@ -255,10 +262,13 @@ def store_message(
     # function always did): a sender waiting for its batch must not keep a pooled
     # connection checked out, or a crowd of waiters starves the batch's own writer.
     session().commit()
+    # The contact's key is fetched here, once per subject and cached: the batch's
+    # transaction only encrypts.
+    key = sealing.contact_key(contact_id) if state.seal_at_rest else None
     message_id, now, reopened = writer_for_app(_write_batch).store({
         "conversation_id": conversation_id, "contact_id": contact_id, "author": author,
         "agent_id": agent_id, "text": text, "client_msg_id": client_msg_id,
-        "contact_active_at": contact_active_at,
+        "contact_active_at": contact_active_at, "key": key,
     })
     if reopened:
         workflow.announce_reopened(conversation_id)
@@ -273,10 +283,16 @@ def _write_batch(
     now = utcnow()
     ids = connection.execute(_INSERT_MESSAGES, [
         {"conversation_id": p["conversation_id"], "author": p["author"],
-         "agent_id": p["agent_id"], "text": p["text"], "created_at": now,
+         "agent_id": p["agent_id"], "text": "" if p["key"] else p["text"], "created_at": now,
          "client_msg_id": p["client_msg_id"]}
         for p in batch
     ]).scalars().all()
+    sealed = [
+        {"mid": message_id, "sealed": sealing.seal(p["key"], _TEXT, message_id, p["text"])}
+        for p, message_id in zip(batch, ids, strict=True) if p["key"]
+    ]
+    if sealed:
+        connection.execute(_SEAL_MESSAGES, sealed)
     # The contact's activity only feeds retention (counted in days): refresh it
     # when a minute old, so most messages write no contact page at all.
     stale = now - CONTACT_ACTIVITY_RESOLUTION
@@ -339,35 +355,44 @@ def check_client_msg_id(value: Any) -> str | None:
 def stored_under_client_id(conversation_id: int, client_msg_id: str) -> dict[str, Any] | None:
     """The message already stored for this sender id in this conversation, as sent."""
     row = session().execute(
-        select(
-            _messages.c.id, _messages.c.author, _messages.c.text, _messages.c.created_at,
-            _messages.c.edited_at, _messages.c.agent_id, Agent.public_name.label("agent_name"),
-        )
-        .select_from(_messages.outerjoin(Agent.__table__, Agent.id == _messages.c.agent_id))
-        .where(_messages.c.conversation_id == conversation_id,
-               _messages.c.client_msg_id == client_msg_id)
+        _MESSAGE_ROWS.where(_messages.c.conversation_id == conversation_id,
+                            _messages.c.client_msg_id == client_msg_id)
     ).first()
     if row is None:
         return None
+    conversation = session().get(Conversation, conversation_id)
     if row.author == "visitor":
-        conversation = session().get(Conversation, conversation_id)
         author_name = visitor_name(conversation.contact if conversation else None)
     else:
         author_name = row.agent_name or "Agent"
-    return message_payload(row.id, conversation_id, row.author, author_name, row.text,
-                           row.created_at, row.edited_at, row.agent_id)
+    key = sealing.existing_contact_key(conversation.contact_id if conversation else None)
+    return message_payload(row.id, conversation_id, row.author, author_name,
+                           message_text(row.id, row.text, row.text_sealed, key), row.created_at, row.edited_at, row.agent_id)
+
+
+#: A message as shown: its text (plain or sealed) and its author's name looked up.
+_MESSAGE_ROWS = (
+    select(
+        _messages.c.id, _messages.c.author, _messages.c.text, _messages.c.text_sealed,
+        _messages.c.created_at, _messages.c.edited_at, _messages.c.agent_id,
+        Agent.public_name.label("agent_name"),
+    )
+    .select_from(_messages.outerjoin(Agent.__table__, Agent.id == _messages.c.agent_id))
+)
+
+
+def message_text(message_id: int, text: str | None, sealed: bytes | None,
+                 key: bytes | None) -> str:
+    """A stored message's text: opened from ``sealed`` under the contact's key, else plain."""
+    return sealing.open_value(key, _TEXT, message_id, sealed, text) or ""
 
 
 def history(conversation: Conversation) -> list[dict[str, Any]]:
     """Every message of a conversation, oldest first, with names looked up now."""
     name = visitor_name(conversation.contact)
+    key = sealing.existing_contact_key(conversation.contact_id)
     rows = session().execute(
-        select(
-            _messages.c.id, _messages.c.author, _messages.c.text, _messages.c.created_at,
-            _messages.c.edited_at, _messages.c.agent_id, Agent.public_name.label("agent_name"),
-        )
-        .select_from(_messages.outerjoin(Agent.__table__, Agent.id == _messages.c.agent_id))
-        .where(_messages.c.conversation_id == conversation.id)
+        _MESSAGE_ROWS.where(_messages.c.conversation_id == conversation.id)
         .order_by(_messages.c.id)
     ).all()
     out = []
@@ -378,8 +403,9 @@ def history(conversation: Conversation) -> list[dict[str, Any]]:
             author_name = row.agent_name or "Agent"
         else:
             author_name = ""
-        out.append(message_payload(row.id, conversation.id, row.author, author_name, row.text,
-                                   row.created_at, row.edited_at, row.agent_id))
+        out.append(message_payload(row.id, conversation.id, row.author, author_name,
+                                   message_text(row.id, row.text, row.text_sealed, key), row.created_at, row.edited_at,
+                                   row.agent_id))
     return out
 
 

@@ -91,12 +91,12 @@ def leave_message(form: dict[str, Any], identity: dict[str, Any] | None = None) 
 
 
 def _first_message(conversation: Conversation) -> str:
-    text = session().scalar(
-        select(Message.text)
+    message = session().scalar(
+        select(Message)
         .where(Message.conversation_id == conversation.id, Message.author == "visitor")
         .order_by(Message.id).limit(1)
     )
-    return text or ""
+    return (message.text if message is not None else None) or ""
 
 
 def queue_answer(conversation: Conversation, agent: Agent, text: str) -> OutboundMail:

@@ -63,3 +63,27 @@ def rotate_master_key_command(new_key: str | None, generate: bool, yes: bool) ->
     else:
         click.echo("Set GDPRCHAT_MASTER_KEY to the new key in the configuration of every "
                    "process now, and restart them: with the old key they cannot open keys.")
+
+
+@gdprchat_cli.command("seal-existing")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="Rows sealed per transaction.")
+@with_appcontext
+@command_errors
+def seal_existing_command(batch_size: int) -> None:
+    """Encrypt the personal data stored before encryption, batch by batch.
+
+    Each batch commits on its own: interrupted, the command loses nothing, and run
+    again it goes on where it stopped. A database that holds nothing plain
+    reports 0.
+    """
+    from flask_gdprchat.core.keystore import KeyStoreError
+    from flask_gdprchat.core.sealing import seal_existing
+
+    try:
+        sealed = seal_existing(batch_size)
+    except (KeyStoreError, SQLAlchemyError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise CommandError(f"sealing stopped (what was sealed so far stays sealed): {reason}") \
+            from None
+    click.echo(f"Sealed {sealed} {'row' if sealed == 1 else 'rows'}; nothing plain is left.")

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from flask_gdprchat.core import sealing
 from flask_gdprchat.core.config import PERMISSIONS
 from flask_gdprchat.core.models import Agent, Contact, Conversation
 from flask_gdprchat.core.state import session
@@ -35,7 +36,8 @@ _conversations, _contacts = Conversation.__table__, Contact.__table__
 #: Built once: it runs for every chat message.
 _TOKEN_ROW = (
     select(_conversations.c.id, _conversations.c.contact_id, _conversations.c.visitor_token_hash,
-           _contacts.c.name, _contacts.c.restricted_at, _contacts.c.last_activity_at)
+           _contacts.c.name, _contacts.c.name_sealed, _contacts.c.restricted_at,
+           _contacts.c.last_activity_at)
     .join(_contacts, _contacts.c.id == _conversations.c.contact_id)
     .where(_conversations.c.visitor_token_hash == bindparam("digest"))
 )
@@ -119,6 +121,9 @@ class VisitorAccess:
     contact_last_activity_at: dt.datetime | None = None
 
 
+_NAME = sealing.field(Contact, "name")
+
+
 def visitor_access(token: str | None, conversation_id: object) -> VisitorAccess | None:
     """The rule of :func:`visitor_may_access` without loading ORM objects.
 
@@ -128,7 +133,11 @@ def visitor_access(token: str | None, conversation_id: object) -> VisitorAccess 
     row = _token_row(token)
     if row is None or str(row.id) != str(conversation_id):
         return None
-    return VisitorAccess(row.id, row.contact_id, row.name, row.restricted_at is None,
+    name = row.name
+    if row.name_sealed is not None:
+        name = sealing.open_value(sealing.existing_contact_key(row.contact_id), _NAME,
+                                  row.contact_id, row.name_sealed)
+    return VisitorAccess(row.id, row.contact_id, name, row.restricted_at is None,
                          row.last_activity_at)
 
 

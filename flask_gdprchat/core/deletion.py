@@ -37,6 +37,7 @@ from sqlalchemy import (
     select,
 )
 
+from flask_gdprchat.core import sealing
 from flask_gdprchat.core.models import (
     CampaignDelivery,
     ConsentRecord,
@@ -202,8 +203,15 @@ def delete_contacts(contact_ids: Iterable[int]) -> Removed:
     Conversations, messages, consent records, campaign deliveries and unsent mail
     (see :func:`mail_of_contacts`) go with them. Privacy links die because they name a contact that no longer
     exists.
+
+    Their data keys are destroyed first, in the key store's own transaction, so
+    every copy of their sealed values (a backup, a replica, dead tuples) is
+    unreadable from that moment, whatever becomes of this transaction; if it
+    rolls back, the rows left are unreadable and the purge job sweeps them.
     """
-    return _carry_out(_contact_plan(), list(contact_ids))
+    ids = list(contact_ids)
+    sealing.destroy_contact_keys(ids)
+    return _carry_out(_contact_plan(), ids)
 
 
 def count_contacts(contact_ids: Iterable[int]) -> Removed:

@@ -22,6 +22,7 @@ request that needs a key, never one per message.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
@@ -34,7 +35,7 @@ from typing import TypeVar
 
 from cryptography.hazmat.primitives import hashes, hmac
 from flask import Flask, g, has_app_context
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
@@ -62,13 +63,15 @@ from flask_gdprchat.core.keystore_db import (
 )
 from flask_gdprchat.core.master_key import MasterKey, key_id, master_key_for_app
 from flask_gdprchat.core.state import state
-from flask_gdprchat.core.subjects import normalise_email
+from flask_gdprchat.core.text import normalise_email
 
 log = logging.getLogger("flask_gdprchat")
 T = TypeVar("T")
 
 #: Whose keys the store keeps.
 SUBJECT_KINDS = ("contact", "agent")
+#: What a blind index is taken of.
+BLIND_INDEX_PURPOSES = ("email", "external_id")
 #: Unwrapped data keys one process keeps at most.
 CACHE_SIZE = 1024
 #: Seconds an app context trusts its last look at the destroy generation.
@@ -131,31 +134,35 @@ class KeyStore:
         with self.engine.connect() as conn:
             generation = self._read_generation(conn)
             row = conn.execute(
-                select(subject_keys.c.wrapped_key, subject_keys.c.master_key_id,
-                       tombstones.c.destroyed_at)
-                .select_from(subject_keys.outerjoin(tombstones, and_(
-                    tombstones.c.subject_kind == subject_keys.c.subject_kind,
-                    tombstones.c.subject_id == subject_keys.c.subject_id)))
+                select(subject_keys.c.wrapped_key, subject_keys.c.master_key_id)
                 .where(subject_keys.c.subject_kind == kind,
                        subject_keys.c.subject_id == subject_id)
             ).first()
-        if row is None or row.destroyed_at is not None:
+        if row is None:
             return None
         key = self._unwrap(self._master, row.wrapped_key, row.master_key_id, _subject_aad(ident))
         self._remember(ident, key, generation)
         return key
 
-    def data_key(self, kind: str, subject_id: int) -> bytes:
-        """The subject's data key, made on first use; :class:`KeyDestroyedError` once erased."""
+    def data_key(self, kind: str, subject_id: int, *, born_at: dt.datetime | None = None) -> bytes:
+        """The subject's data key, made on first use; :class:`KeyDestroyedError` once erased.
+
+        ``born_at`` is given for a subject just made: when its id is one whose key
+        was destroyed before that moment (a database restored from a backup counts
+        ids again from where the backup stood), it is another subject with a reused
+        id and gets a fresh key; the tombstone stays, still naming the older rows.
+        """
         found = self.existing_key(kind, subject_id)
         if found is not None:
             return found
         ident = _ident(kind, subject_id)
-        key, generation = _once_more_on_conflict(lambda: self._make_subject_key(ident))
+        key, generation = _once_more_on_conflict(lambda: self._make_subject_key(ident, born_at))
         self._remember(ident, key, generation)
         return key
 
-    def _make_subject_key(self, ident: tuple[str, int]) -> tuple[bytes, int]:
+    def _make_subject_key(
+        self, ident: tuple[str, int], born_at: dt.datetime | None
+    ) -> tuple[bytes, int]:
         kind, subject_id = ident
         with self._write() as conn:
             # FOR SHARE (PostgreSQL): a destroy or a rotation waits for this
@@ -164,9 +171,9 @@ class KeyStore:
                 select(state_table).where(state_table.c.id == 1).with_for_update(read=True)
             ).one()
             self._require_master(state.master_key_id)
-            if conn.execute(select(tombstones.c.destroyed_at).where(
-                    tombstones.c.subject_kind == kind,
-                    tombstones.c.subject_id == subject_id)).first() is not None:
+            destroyed_at = conn.scalar(select(tombstones.c.destroyed_at).where(
+                tombstones.c.subject_kind == kind, tombstones.c.subject_id == subject_id))
+            if destroyed_at is not None and (born_at is None or born_at <= destroyed_at):
                 raise KeyDestroyedError(f"the key of {kind} {subject_id} was destroyed (erased)")
             row = conn.execute(select(subject_keys.c.wrapped_key, subject_keys.c.master_key_id)
                                .where(subject_keys.c.subject_kind == kind,
@@ -187,27 +194,65 @@ class KeyStore:
 
         Needs no master key: an erasure works even while the master key is wrong.
         """
-        ident = _ident(kind, subject_id)
+        self.destroy_keys(kind, [subject_id])
+
+    def destroy_keys(self, kind: str, subject_ids: list[int]) -> None:
+        """Destroy the keys of these subjects in one transaction, each leaving a tombstone."""
+        idents = [_ident(kind, subject_id) for subject_id in subject_ids]
+        if not idents:
+            return
+        ids = [subject_id for _kind, subject_id in idents]
+        now = utcnow()
         with self._write() as conn:
             # Raising the generation first takes the state row's lock: destroys,
             # key making and rotation happen one after the other.
             conn.execute(update(state_table).where(state_table.c.id == 1)
                          .values(destroy_generation=state_table.c.destroy_generation + 1))
             generation = self._read_generation(conn)
-            if conn.execute(select(tombstones.c.subject_id).where(
-                    tombstones.c.subject_kind == kind,
-                    tombstones.c.subject_id == subject_id)).first() is None:
-                conn.execute(tombstones.insert().values(
-                    subject_kind=kind, subject_id=subject_id, destroyed_at=utcnow()))
-            conn.execute(subject_keys.delete().where(
-                subject_keys.c.subject_kind == kind, subject_keys.c.subject_id == subject_id))
+            for chunk in _chunks(ids):
+                known = set(conn.scalars(select(tombstones.c.subject_id).where(
+                    tombstones.c.subject_kind == kind, tombstones.c.subject_id.in_(chunk))))
+                if known:
+                    # The latest destruction is the one older rows are judged by.
+                    conn.execute(update(tombstones).where(
+                        tombstones.c.subject_kind == kind,
+                        tombstones.c.subject_id.in_(known)).values(destroyed_at=now))
+                fresh = [i for i in dict.fromkeys(chunk) if i not in known]
+                if fresh:
+                    conn.execute(tombstones.insert(), [
+                        {"subject_kind": kind, "subject_id": i, "destroyed_at": now}
+                        for i in fresh])
+                conn.execute(subject_keys.delete().where(
+                    subject_keys.c.subject_kind == kind, subject_keys.c.subject_id.in_(chunk)))
         with self._lock:
-            self._cache.pop(ident, None)
+            for ident in idents:
+                self._cache.pop(ident, None)
             if self._generation != generation - 1:
                 # Someone else destroyed keys since this process last looked.
                 self._cache.clear()
             self._generation = generation
         self.scrub_free_space()
+
+    def destroyed_at(self, kind: str, subject_ids: list[int]) -> dict[int, dt.datetime]:
+        """When each of these subjects' key was last destroyed (those with a tombstone)."""
+        _ident(kind, 1)
+        self._ensure_schema()
+        found: dict[int, dt.datetime] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(subject_ids):
+                for subject_id, destroyed_at in conn.execute(
+                        select(tombstones.c.subject_id, tombstones.c.destroyed_at)
+                        .where(tombstones.c.subject_kind == kind,
+                               tombstones.c.subject_id.in_(chunk))):
+                    found[subject_id] = destroyed_at
+        return found
+
+    def is_empty(self) -> bool:
+        """Whether the store holds no subject key and no tombstone (a new, or wrong, store)."""
+        self._ensure_schema()
+        with self.engine.connect() as conn:
+            return (conn.scalar(select(subject_keys.c.subject_id).limit(1)) is None
+                    and conn.scalar(select(tombstones.c.subject_id).limit(1)) is None)
 
     def is_destroyed(self, kind: str, subject_id: int) -> bool:
         """Whether the subject's key was destroyed (there is a tombstone)."""
@@ -228,15 +273,22 @@ class KeyStore:
 
     # -- the blind index --------------------------------------------------------------
 
-    def blind_index(self, value: str) -> str:
+    def blind_index(self, value: str, purpose: str = "email") -> str:
         """HMAC-SHA-256 (hex) of the normalised value under this site's blind-index key.
 
-        Normalised as e-mail addresses are compared (trimmed, lower case), so every
-        spelling of one address finds the same rows; another site, with another
-        key, gets other digests for the same address.
+        An e-mail address is normalised as addresses are compared (trimmed, lower
+        case), so every spelling of one address finds the same rows; an external id
+        is taken as it is. The purpose is part of what is hashed, so an address and
+        an id with the same letters get different digests; another site, with
+        another key, gets other digests for the same address.
         """
+        if purpose not in BLIND_INDEX_PURPOSES:
+            raise ValueError(f"a blind index is of {' or '.join(BLIND_INDEX_PURPOSES)}")
+        text = normalise_email(value) if purpose == "email" else value
         mac = hmac.HMAC(self._blind_index_key(), hashes.SHA256())
-        mac.update(normalise_email(value).encode("utf-8"))
+        if purpose != "email":  # e-mail digests stay what they were
+            mac.update(f"{purpose}\x00".encode())
+        mac.update(text.encode("utf-8"))
         return mac.finalize().hex()
 
     def _blind_index_key(self) -> bytes:
@@ -494,6 +546,11 @@ def _once_more_on_conflict(make: Callable[[], T]) -> T:
         return make()
 
 
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
 def _ident(kind: str, subject_id: int) -> tuple[str, int]:
     if kind not in SUBJECT_KINDS:
         raise ValueError(f"a key belongs to a subject of kind {' or '.join(SUBJECT_KINDS)}")
@@ -522,9 +579,9 @@ def keystore() -> KeyStore:
     return store
 
 
-def data_key(kind: str, subject_id: int) -> bytes:
+def data_key(kind: str, subject_id: int, *, born_at: dt.datetime | None = None) -> bytes:
     """The subject's data key in the current app's key store (made on first use)."""
-    return keystore().data_key(kind, subject_id)
+    return keystore().data_key(kind, subject_id, born_at=born_at)
 
 
 def existing_key(kind: str, subject_id: int) -> bytes | None:
@@ -547,9 +604,9 @@ def known_subjects(kind: str) -> set[int]:
     return keystore().known_subjects(kind)
 
 
-def blind_index(value: str) -> str:
-    """The keyed blind index of a value (an e-mail address) for this site."""
-    return keystore().blind_index(value)
+def blind_index(value: str, purpose: str = "email") -> str:
+    """The keyed blind index of a value (an e-mail address, an external id) for this site."""
+    return keystore().blind_index(value, purpose)
 
 
 def rewrap_all(new_master_key: bytes) -> int:

@@ -66,15 +66,33 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: DateTime()}
 
 
-def personal(*args: Any, subject: str = "contact", **kwargs: Any) -> Any:
+def personal(*args: Any, subject: str = "contact", sealed: bool = False, **kwargs: Any) -> Any:
     """A column holding personal data of a ``contact`` or an ``agent``.
 
     The mark lives in the column's ``info`` so that the erasure, export and
     verification code finds every such column by walking the metadata.
+
+    ``sealed``: the value is stored encrypted under the subject's data key in the
+    twin column ``<name>_sealed`` (made with :func:`sealed_twin`), and this column
+    keeps only a blank; the ORM shows the opened value (see
+    :mod:`flask_gdprchat.core.sealing`). A row written before encryption keeps its
+    value here until it is sealed.
     """
     info = dict(kwargs.pop("info", {}))
     info["personal"] = subject
+    if sealed:
+        info["sealed"] = True
     return mapped_column(*args, info=info, **kwargs)
+
+
+def sealed_twin() -> Any:
+    """The encrypted twin of a sealed personal column (None while there is no value)."""
+    return mapped_column(LargeBinary, info={"sealed_twin": True})
+
+
+def blind_index_column(**kwargs: Any) -> Any:
+    """A keyed digest of a sealed value, for finding rows without the plain value."""
+    return mapped_column(String(64), info={"blind_index": True}, **kwargs)
 
 
 class Contact(Base):
@@ -83,12 +101,22 @@ class Contact(Base):
     __tablename__ = "gdprchat_contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str | None] = personal(String(255), index=True)
-    name: Mapped[str | None] = personal(String(255))
-    email: Mapped[str | None] = personal(String(320), index=True)
-    company: Mapped[str | None] = personal(String(255))
-    phone: Mapped[str | None] = personal(String(64))
-    ip_address: Mapped[str | None] = personal(String(64))
+    external_id: Mapped[str | None] = personal(String(255), index=True, sealed=True)
+    name: Mapped[str | None] = personal(String(255), sealed=True)
+    email: Mapped[str | None] = personal(String(320), index=True, sealed=True)
+    company: Mapped[str | None] = personal(String(255), sealed=True)
+    phone: Mapped[str | None] = personal(String(64), sealed=True)
+    ip_address: Mapped[str | None] = personal(String(64), sealed=True)
+    external_id_sealed: Mapped[bytes | None] = sealed_twin()
+    name_sealed: Mapped[bytes | None] = sealed_twin()
+    email_sealed: Mapped[bytes | None] = sealed_twin()
+    company_sealed: Mapped[bytes | None] = sealed_twin()
+    phone_sealed: Mapped[bytes | None] = sealed_twin()
+    ip_address_sealed: Mapped[bytes | None] = sealed_twin()
+    #: Keyed digests (HMAC-SHA-256, key in the key store) of the e-mail and external id:
+    #: how a contact is found without its plain values.
+    email_index: Mapped[str | None] = blind_index_column(index=True)
+    external_id_index: Mapped[str | None] = blind_index_column(index=True)
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column()
     restricted_at: Mapped[dt.datetime | None] = mapped_column(index=True)
@@ -112,10 +140,12 @@ class Contact(Base):
     @is_anonymous.inplace.expression
     @classmethod
     def _is_anonymous_expression(cls) -> Any:
-        def blank(column: Any) -> Any:
-            return or_(column.is_(None), column == "")
+        def blank(column: Any, twin: Any) -> Any:
+            # Blank in plain (a row written before encryption) and sealed alike.
+            return and_(or_(column.is_(None), column == ""), twin.is_(None))
 
-        return and_(blank(cls.name), blank(cls.email), blank(cls.phone), blank(cls.company))
+        return and_(blank(cls.name, cls.name_sealed), blank(cls.email, cls.email_sealed),
+                    blank(cls.phone, cls.phone_sealed), blank(cls.company, cls.company_sealed))
 
     @property
     def is_restricted(self) -> bool:
@@ -143,8 +173,10 @@ class ConsentRecord(Base):
     locale: Mapped[str | None] = mapped_column(String(16))
     given_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column()
-    ip_address: Mapped[str | None] = personal(String(64))
-    user_agent: Mapped[str | None] = personal(String(512))
+    ip_address: Mapped[str | None] = personal(String(64), sealed=True)
+    user_agent: Mapped[str | None] = personal(String(512), sealed=True)
+    ip_address_sealed: Mapped[bytes | None] = sealed_twin()
+    user_agent_sealed: Mapped[bytes | None] = sealed_twin()
 
     contact: Mapped[Contact] = relationship(back_populates="consents")
 
@@ -202,7 +234,8 @@ class Message(Base):
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("gdprchat_agents.id", ondelete="SET NULL"), index=True
     )
-    text: Mapped[str] = personal(Text)
+    text: Mapped[str] = personal(Text, sealed=True)
+    text_sealed: Mapped[bytes | None] = sealed_twin()
     #: The sender's own id for this message (``send_message``'s ``client_msg_id``).
     client_msg_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -224,7 +257,8 @@ class MessageEdit(Base):
     message_id: Mapped[int] = mapped_column(
         ForeignKey("gdprchat_messages.id", ondelete="CASCADE"), index=True
     )
-    previous_text: Mapped[str] = personal(Text)
+    previous_text: Mapped[str] = personal(Text, sealed=True)
+    previous_text_sealed: Mapped[bytes | None] = sealed_twin()
     edited_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("gdprchat_agents.id", ondelete="SET NULL")
@@ -385,11 +419,18 @@ class OutboundMail(Base):
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("gdprchat_contacts.id", ondelete="CASCADE"), index=True
     )
-    to_address: Mapped[str] = personal(String(320))
-    subject: Mapped[str] = personal(String(255))
-    body_text: Mapped[str] = personal(Text)
-    body_html: Mapped[str | None] = personal(Text)
-    headers: Mapped[Any] = personal(JSON, default=dict)
+    #: Sealed under the contact's key when the mail is to a contact; mail to no
+    #: contact (an agent's notice) is kept plain, for the minutes until it is sent.
+    to_address: Mapped[str] = personal(String(320), sealed=True)
+    subject: Mapped[str] = personal(String(255), sealed=True)
+    body_text: Mapped[str] = personal(Text, sealed=True)
+    body_html: Mapped[str | None] = personal(Text, sealed=True)
+    headers: Mapped[Any] = personal(JSON, default=dict, sealed=True)
+    to_address_sealed: Mapped[bytes | None] = sealed_twin()
+    subject_sealed: Mapped[bytes | None] = sealed_twin()
+    body_text_sealed: Mapped[bytes | None] = sealed_twin()
+    body_html_sealed: Mapped[bytes | None] = sealed_twin()
+    headers_sealed: Mapped[bytes | None] = sealed_twin()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(255))
     #: Not tried again before this (back-off after a failure); None = now.
@@ -461,6 +502,8 @@ __all__ = [
     "row_id",
     "Base",
     "personal",
+    "sealed_twin",
+    "blind_index_column",
     "Contact",
     "ConsentRecord",
     "Conversation",

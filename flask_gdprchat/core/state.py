@@ -55,6 +55,9 @@ class ChatState:
     jobs: JobRunner | None = None
     #: The subjects' data keys, kept apart from the data (see core/keystore.py).
     keystore: KeyStore | None = None
+    #: Seal personal data at rest (see core/sealing.py). Always on; turned off only
+    #: by the benchmarks, to measure in one run what encryption costs.
+    seal_at_rest: bool = True
     scheduler: Any = None
     admin: Any = None
     extras: dict[str, Any] = field(default_factory=dict)

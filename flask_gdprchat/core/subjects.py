@@ -4,36 +4,53 @@ A pre-chat form e-mail is typed, not verified, so every chat makes its own
 contact; a subject (for export, erasure, restriction...) is every contact with
 that e-mail address. Contacts of a host's signed-in user are found by the
 host's ``external_id`` instead, and reused across chats.
+
+Both are sealed (see :mod:`flask_gdprchat.core.sealing`), so contacts are found by
+their keyed blind index, never by the plain value; a row stored before encryption,
+not sealed yet, is found by its plain value too.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
 
 from flask_gdprchat.core.models import Contact
+from flask_gdprchat.core.sealing import blind_index
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.text import normalise_email
+
+__all__ = ["contact_for_external_id", "contacts_for_email", "email_is", "external_id_is",
+           "identity_is_restricted", "normalise_email"]
 
 
-def normalise_email(email: str) -> str:
-    """E-mail addresses are stored and compared trimmed and in lower case."""
-    return email.strip().lower()
+def email_is(email: str) -> Any:
+    """The condition "this contact's e-mail address is ``email``" (any spelling)."""
+    return or_(Contact.email_index == blind_index(email, "email"),
+               and_(Contact.email_sealed.is_(None),
+                    func.lower(Contact.email) == normalise_email(email)))
+
+
+def external_id_is(external_id: str) -> Any:
+    """The condition "this contact is the host's user ``external_id``"."""
+    value = str(external_id)
+    return or_(Contact.external_id_index == blind_index(value, "external_id"),
+               and_(Contact.external_id_sealed.is_(None), Contact.external_id == value))
 
 
 def contacts_for_email(email: str) -> list[Contact]:
     """Every contact of the subject with this e-mail address."""
     if not email or not email.strip():
         return []
-    wanted = normalise_email(email)
-    return list(
-        session().scalars(
-            select(Contact).where(func.lower(Contact.email) == wanted).order_by(Contact.id)
-        )
-    )
+    return list(session().scalars(select(Contact).where(email_is(email)).order_by(Contact.id)))
 
 
 def contact_for_external_id(external_id: str) -> Contact | None:
     """The contact of the host's signed-in user with this id, if any."""
+    if external_id is None or str(external_id).strip() == "":
+        return None
     return session().scalars(
-        select(Contact).where(Contact.external_id == str(external_id)).limit(1)
+        select(Contact).where(external_id_is(external_id)).order_by(Contact.id).limit(1)
     ).first()
 
 
@@ -41,12 +58,11 @@ def identity_is_restricted(email: str | None = None, external_id: str | None = N
     """True when a restricted subject has this e-mail or external id (no new chats)."""
     clauses = []
     if email and email.strip():
-        clauses.append(func.lower(Contact.email) == normalise_email(email))
+        clauses.append(email_is(email))
     if external_id:
-        clauses.append(Contact.external_id == str(external_id))
+        clauses.append(external_id_is(external_id))
     if not clauses:
         return False
-    from sqlalchemy import or_
 
     return bool(
         session().scalar(

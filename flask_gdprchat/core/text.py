@@ -15,3 +15,8 @@ def is_storable_text(text: str, *, multiline: bool = False) -> bool:
         if (code < 32 and ch not in allowed) or 0xD800 <= code <= 0xDFFF:
             return False
     return True
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses are stored and compared trimmed and in lower case."""
+    return email.strip().lower()

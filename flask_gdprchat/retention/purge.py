@@ -5,6 +5,12 @@ and the tests all call it. The rules, with ``now`` the time of the run and each
 limit read through :func:`flask_gdprchat.core.config.setting` (so a value saved in the
 dashboard wins over the configuration, at the next run, without a restart):
 
+0. **Unreadable contacts**: those whose data key was destroyed after they were
+   made, or whose sealed values have no key (see
+   :func:`flask_gdprchat.core.sealing.unreadable_contacts`). A live database
+   has none; a database restored from a backup taken before an erasure holds
+   the erased subjects again, and this rule removes them whole, blind indexes
+   included, at the first run after the restore.
 1. **Restricted subjects** whose restriction began more than
    ``RESTRICTED_GRACE_DAYS`` ago are removed whole (profile, consent records,
    conversations, messages, pending mail). Within the grace period a restricted
@@ -69,6 +75,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    false,
     func,
     literal,
     not_,
@@ -77,7 +84,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from flask_gdprchat.core import audit, database, deletion, signals
+from flask_gdprchat.core import audit, database, deletion, sealing, signals
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.deletion import IDS, Removed
 from flask_gdprchat.core.models import (
@@ -293,21 +300,33 @@ def _plain(kind: str, model: Any, key: Any) -> tuple[Callable[..., Removed], Cal
     return remove, count
 
 
-def _rules(limits: Limits, now: dt.datetime) -> list[_Rule]:
-    contacts_going = _contact_goes(limits)
+def _rules(limits: Limits, now: dt.datetime, unreadable: list[int]) -> list[_Rule]:
+    # Rule 0 takes the unreadable contacts; the others leave them to it, so no
+    # row is claimed twice (a dry run counts what a real run removes).
+    swept = Contact.id.in_(unreadable) if unreadable else false()
+    contacts_going = or_(swept, _contact_goes(limits))
     conversations_going = (
         select(Conversation.id)
         .join(Contact, Contact.id == Conversation.contact_id)
-        .where(_conversation_goes(limits))
+        .where(or_(swept, _conversation_goes(limits)))
     )
     mail_remove, mail_count = _plain("pending_mail", OutboundMail, OutboundMail.id)
     socket_remove, socket_count = _plain("sockets", LiveSocket, LiveSocket.sid)
     throttle_remove, throttle_count = _plain("throttle_entries", Throttle, Throttle.id)
     return [
         _Rule(
+            "unreadable_contacts",
+            Contact.id,
+            select(Contact.id).where(swept),
+            Contact,
+            deletion.delete_contacts,
+            deletion.count_contacts,
+            _contact_weight(),
+        ),
+        _Rule(
             "restricted_subjects",
             Contact.id,
-            select(Contact.id).where(_restricted_past_grace(limits)),
+            select(Contact.id).where(_restricted_past_grace(limits), not_(swept)),
             Contact,
             deletion.delete_contacts,
             deletion.count_contacts,
@@ -316,7 +335,7 @@ def _rules(limits: Limits, now: dt.datetime) -> list[_Rule]:
         _Rule(
             "expired_contacts",
             Contact.id,
-            select(Contact.id).where(_contact_expired(limits)),
+            select(Contact.id).where(_contact_expired(limits), not_(swept)),
             Contact,
             deletion.delete_contacts,
             deletion.count_contacts,
@@ -327,7 +346,7 @@ def _rules(limits: Limits, now: dt.datetime) -> list[_Rule]:
             Conversation.id,
             select(Conversation.id)
             .join(Contact, Contact.id == Conversation.contact_id)
-            .where(_conversation_expired(limits)),
+            .where(_conversation_expired(limits), not_(swept)),
             Conversation,
             deletion.delete_conversations,
             deletion.count_conversations,
@@ -489,7 +508,9 @@ def purge_expired(
     started = time.perf_counter()
     report = PurgeReport(now=now, dry_run=dry_run)
     limits = Limits.at(now)
-    for rule in _rules(limits, now):
+    unreadable = sealing.unreadable_contacts()
+    session().rollback()  # end the read before the batches begin their own
+    for rule in _rules(limits, now, unreadable):
         _drain(rule, report, batch_size, on_batch)
     report.duration_seconds = time.perf_counter() - started
     if dry_run:

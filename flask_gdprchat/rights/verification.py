@@ -17,9 +17,11 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, String, Text, cast, func, select
 
+from flask_gdprchat.core import audit, sealing
 from flask_gdprchat.core.database import database_files, scrub_free_space
-from flask_gdprchat.core.models import Base
+from flask_gdprchat.core.models import AuditEvent, Base, Contact
 from flask_gdprchat.core.personal_data import personal_columns
+from flask_gdprchat.core.sealing import blind_index
 from flask_gdprchat.core.state import session, state
 from flask_gdprchat.core.subjects import normalise_email
 
@@ -113,7 +115,31 @@ def find_traces(email: str) -> list[str]:
     session().commit()
     if scans_files():
         scrub_free_space()
-    return traces_in_tables(value) + traces_in_files(value)
+    return (traces_by_index(value) + traces_in_tables(value) + traces_in_files(value)
+            + traces_in_keystore(value))
+
+
+def traces_by_index(value: str) -> list[str]:
+    """Sealed traces: contacts found by the address's blind index (their values are
+    encrypted, so the plain search cannot see them)."""
+    ids = session().scalars(
+        select(Contact.id).where(Contact.email_index == blind_index(value, "email"))
+    ).all()
+    return [f"gdprchat_contacts.email_index (contact {i}, sealed)" for i in ids]
+
+
+def traces_in_keystore(value: str) -> list[str]:
+    """Data keys still alive of contacts this address was erased as (the audit log
+    names the contacts of each erasure, by number only)."""
+    ref = audit.subject_ref(value)
+    erased: set[int] = set()
+    for details in session().scalars(
+        select(AuditEvent.details).where(AuditEvent.event == "subject_erased",
+                                         AuditEvent.subject_ref == ref)
+    ):
+        erased.update(i for i in (details or {}).get("contact_ids", []) if isinstance(i, int))
+    return [f"key store: the data key of contact {i}" for i in sorted(erased)
+            if sealing.existing_contact_key(i) is not None]
 
 
 __all__ = [
@@ -122,6 +148,8 @@ __all__ = [
     "find_traces",
     "scans_files",
     "searched_places",
+    "traces_by_index",
     "traces_in_files",
+    "traces_in_keystore",
     "traces_in_tables",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from flask_gdprchat.chat import conversations
 from flask_gdprchat.chat.inbox import avatar, contact_label, conversation_summary
 from flask_gdprchat.chat.saved_replies import saved_replies
-from flask_gdprchat.core import access
+from flask_gdprchat.core import access, sealing
 from flask_gdprchat.core.agent_i18n import agent_page_context, script_words
 from flask_gdprchat.core.identity import agent_required, current_agent
 from flask_gdprchat.core.models import Agent, Contact, Conversation, Message, row_id
@@ -45,7 +45,8 @@ def inbox_rows(limit: int = INBOX_SIZE) -> list[dict[str, Any]]:
         .subquery()
     )
     rows = db.execute(
-        select(Conversation, Contact, Message.text, Message.author, Message.agent_id)
+        select(Conversation, Contact, Message.id, Message.text, Message.text_sealed,
+               Message.author, Message.agent_id)
         .join(Contact, Contact.id == Conversation.contact_id)
         .outerjoin(last_ids, last_ids.c.conversation_id == Conversation.id)
         .outerjoin(Message, Message.id == last_ids.c.last_id)
@@ -53,9 +54,11 @@ def inbox_rows(limit: int = INBOX_SIZE) -> list[dict[str, Any]]:
         .limit(limit)
     ).all()
     out = []
-    for conversation, contact, text, author, agent_id in rows:
+    for conversation, contact, message_id, plain, sealed, author, agent_id in rows:
         summary = conversation_summary(conversation, contact)
-        summary["preview"] = (text or "")[:PREVIEW_LENGTH]
+        text = "" if message_id is None else conversations.message_text(
+            message_id, plain, sealed, sealing.existing_contact_key(contact.id))
+        summary["preview"] = text[:PREVIEW_LENGTH]
         summary["preview_author"] = author
         summary["preview_agent_id"] = agent_id
         out.append(summary)
