@@ -109,10 +109,14 @@ def make_engine(uri: str) -> Engine:
         # advise: then DDL is transactional and a write locks from its BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # First, so that every statement below waits out another process's lock.
+        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA secure_delete=ON")  # destroyed keys are zeroed in the file
         if url.database and url.database != ":memory:":
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+            # Switching needs the file to itself; once it is WAL (the file remembers),
+            # processes connecting together must not fight over it again.
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
