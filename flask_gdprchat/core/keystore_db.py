@@ -8,6 +8,8 @@ database.
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,8 +117,7 @@ def make_engine(uri: str) -> Engine:
         if url.database and url.database != ":memory:":
             # Switching needs the file to itself; once it is WAL (the file remembers),
             # processes connecting together must not fight over it again.
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -127,6 +128,24 @@ def make_engine(uri: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("gdprchat_write") else "BEGIN")
 
     return engine
+
+
+def _use_wal(cursor: Any, attempts: int = 100) -> None:
+    """Put the key store's file in WAL mode, once, whoever connects first.
+
+    The switch needs the file to itself and SQLite does not wait for that (it
+    fails with "database is locked" at once); two processes opening a new store
+    together retry until one of them has made it WAL.
+    """
+    for _ in range(attempts):
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            time.sleep(0.05)
+    cursor.execute("PRAGMA journal_mode=WAL")  # the last try raises what it raises
 
 
 def all_subject_keys(conn: Connection) -> Iterator[tuple[str, int, bytes, str]]:
