@@ -63,6 +63,7 @@ wheel: $(STAMP)
 # the full sizes; docs/performance.md has the figures). Needs PostgreSQL and Redis.
 bench: $(STAMP)
 	$(PY) bench/throughput.py
+	$(PY) bench/encryption.py
 	$(PY) bench/latency.py
 	$(PY) bench/idle.py
 	$(PY) bench/redis_queue.py
