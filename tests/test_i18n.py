@@ -503,9 +503,16 @@ def test_a_german_browser_gets_the_widget_in_german(example_site, live_server, b
         screenshot(page, "widget-prechat-de")
         page.locator("#gdprchat-field-name").fill("Lena Lang")
         consent.check()
+        # The chat is started (and its consent stored) before the page is left.
         page.get_by_role("button", name="Chat starten").click()
         expect(page.locator("#gdprchat-input")).to_have_attribute(
             "placeholder", "Nachricht schreiben …")
+        # The conversation (and its consent record) starts with the first message.
+        with page.expect_response(lambda r: r.request.method == "POST"
+                                  and "/gdprchat/api/conversations" in r.url) as sent:
+            page.locator("#gdprchat-input").fill("Hallo")
+            page.locator("#gdprchat-input").press("Enter")
+        assert sent.value.status == 201
     finally:
         context.close()
     with example_site.app_context():
