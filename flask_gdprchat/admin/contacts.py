@@ -247,14 +247,6 @@ class ConsentRecordsView(ReadOnlyView):
     }
     column_default_sort = ("id", True)
 
-    def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any,
-                      search: str) -> Any:
-        clause = contact_search(search)
-        query = query.filter(clause)
-        if count_query is not None:
-            count_query = count_query.filter(clause)
-        return query, count_query, joins, count_joins
-
     def get_empty_list_message(self) -> str:
         return _a("No consent recorded yet.")
 
