@@ -22,7 +22,7 @@ from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.database import scrub_free_space
 from flask_gdprchat.core.models import OutboundMail
 from flask_gdprchat.core.state import session
-from flask_gdprchat.core.subjects import contacts_for_email
+from flask_gdprchat.core.subjects import first_contact_id_for_email
 
 log = logging.getLogger("flask_gdprchat.core.mail")
 
@@ -72,8 +72,7 @@ def queue_mail(
     if contact_id is None:
         # Mail to a contact's address is that contact's: sealed under its key and
         # erased with it, even when the caller did not say whose it is.
-        known = contacts_for_email(to)
-        contact_id = known[0].id if known else None
+        contact_id = first_contact_id_for_email(to)
     for name, value in (headers or {}).items():
         _check_line(f"{name} header", f"{name}{value}")
     mail = OutboundMail(

@@ -21,7 +21,7 @@ from flask_gdprchat.core.state import session
 from flask_gdprchat.core.text import normalise_email
 
 __all__ = ["contact_for_external_id", "contacts_for_email", "email_is", "external_id_is",
-           "identity_is_restricted", "normalise_email"]
+           "first_contact_id_for_email", "identity_is_restricted", "normalise_email"]
 
 
 def email_is(email: str) -> Any:
@@ -43,6 +43,15 @@ def contacts_for_email(email: str) -> list[Contact]:
     if not email or not email.strip():
         return []
     return list(session().scalars(select(Contact).where(email_is(email)).order_by(Contact.id)))
+
+
+def first_contact_id_for_email(email: str) -> int | None:
+    """The oldest contact with this e-mail address, by id only (nothing is opened)."""
+    if not email or not email.strip():
+        return None
+    found = session().scalar(select(Contact.id).where(email_is(email)).order_by(Contact.id)
+                             .limit(1))
+    return None if found is None else int(found)
 
 
 def contact_for_external_id(external_id: str) -> Contact | None:
