@@ -64,6 +64,15 @@ _SEAL_MESSAGES = (
     .values(text_sealed=bindparam("sealed"))
 )
 _TEXT = sealing.field(Message, "text")
+#: A message as shown: its text (plain or sealed) and its author's name looked up.
+_MESSAGE_ROWS = (
+    select(
+        _messages.c.id, _messages.c.author, _messages.c.text, _messages.c.text_sealed,
+        _messages.c.created_at, _messages.c.edited_at, _messages.c.agent_id,
+        Agent.public_name.label("agent_name"),
+    )
+    .select_from(_messages.outerjoin(Agent.__table__, Agent.id == _messages.c.agent_id))
+)
 _TOUCH_CONTACT = (
     update(_contacts)
     .where(_contacts.c.id == bindparam("contact_id"),
@@ -366,19 +375,10 @@ def stored_under_client_id(conversation_id: int, client_msg_id: str) -> dict[str
     else:
         author_name = row.agent_name or "Agent"
     key = sealing.existing_contact_key(conversation.contact_id if conversation else None)
-    return message_payload(row.id, conversation_id, row.author, author_name,
-                           message_text(row.id, row.text, row.text_sealed, key), row.created_at, row.edited_at, row.agent_id)
+    text = message_text(row.id, row.text, row.text_sealed, key)
+    return message_payload(row.id, conversation_id, row.author, author_name, text,
+                           row.created_at, row.edited_at, row.agent_id)
 
-
-#: A message as shown: its text (plain or sealed) and its author's name looked up.
-_MESSAGE_ROWS = (
-    select(
-        _messages.c.id, _messages.c.author, _messages.c.text, _messages.c.text_sealed,
-        _messages.c.created_at, _messages.c.edited_at, _messages.c.agent_id,
-        Agent.public_name.label("agent_name"),
-    )
-    .select_from(_messages.outerjoin(Agent.__table__, Agent.id == _messages.c.agent_id))
-)
 
 
 def message_text(message_id: int, text: str | None, sealed: bytes | None,
@@ -403,9 +403,9 @@ def history(conversation: Conversation) -> list[dict[str, Any]]:
             author_name = row.agent_name or "Agent"
         else:
             author_name = ""
-        out.append(message_payload(row.id, conversation.id, row.author, author_name,
-                                   message_text(row.id, row.text, row.text_sealed, key), row.created_at, row.edited_at,
-                                   row.agent_id))
+        text = message_text(row.id, row.text, row.text_sealed, key)
+        out.append(message_payload(row.id, conversation.id, row.author, author_name, text,
+                                   row.created_at, row.edited_at, row.agent_id))
     return out
 
 

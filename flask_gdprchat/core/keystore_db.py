@@ -58,7 +58,8 @@ subject_keys = Table(
     Column("master_key_id", String(32), nullable=False),
     Column("created_at", DateTime, nullable=False),
 )
-#: Subjects whose key was destroyed: never given a key again.
+#: Subjects whose key was destroyed. The id gets a key again only as another subject,
+#: made after the destruction (an id counted again, see KeyStore.data_key).
 tombstones = Table(
     "gdprchat_keys_tombstones", metadata,
     Column("subject_kind", String(16), primary_key=True),

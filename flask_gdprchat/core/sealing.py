@@ -182,11 +182,6 @@ def contact_of_conversation(conversation_id: int, connection: Any) -> int | None
     return int(found)
 
 
-def remember_conversation(conversation_id: int, contact_id: int) -> None:
-    """Note whose a conversation is (the caller knows it), sparing a lookup."""
-    _conversation_contacts()[conversation_id] = contact_id
-
-
 def owner_of(obj: Any, connection: Any) -> int | None:
     """The contact whose key seals ``obj``'s values; None when it is no contact's."""
     if isinstance(obj, Contact):
@@ -259,13 +254,16 @@ def _before_flush(db: Session, _context: Any, _instances: Any) -> None:
             for attr, index in BLIND_INDEXES.items():
                 if attr in plain:
                     setattr(obj, index, blind_index(plain[attr], attr))
-        owner = None if new else owner_of(obj, db.connection())
-        if not new and owner is None:
-            continue  # no contact's (mail to an agent): kept plain
+        key = None
+        if not new:
+            owner = owner_of(obj, db.connection())
+            if owner is None:
+                continue  # no contact's (mail to an agent): kept plain
+            key = contact_key(owner)
         for f in changed:
             setattr(obj, f.attr, f.blank)
-            if not new:
-                setattr(obj, f.twin, seal(contact_key(owner), f, obj.id, plain[f.attr]))  # type: ignore[arg-type]
+            if key is not None:  # a new row is sealed once its id is known
+                setattr(obj, f.twin, seal(key, f, obj.id, plain[f.attr]))
         obj.__dict__[_PENDING] = (new, plain)
         db.info.setdefault(_PENDING, []).append(obj)
 
@@ -431,6 +429,6 @@ def destroy_contact_keys(contact_ids: list[int]) -> None:
 __all__ = [
     "BLIND_INDEXES", "KeyDestroyedError", "SealedField", "blind_index", "contact_key",
     "contact_of_conversation", "destroy_contact_keys", "existing_contact_key", "field",
-    "install", "open_value", "owner_of", "remember_conversation", "seal", "seal_existing",
+    "install", "open_value", "owner_of", "seal", "seal_existing",
     "sealed_fields", "sealed_models", "unreadable_contacts",
 ]
