@@ -41,6 +41,11 @@ class Server:
     def peak_kib(self) -> int:
         return _status(self.pid, "VmHWM")
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the server has used so far (Linux: /proc/PID/stat)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def reset_peak(self) -> None:
         """Start the peak-RSS reading afresh (Linux: clear_refs 5)."""
         Path(f"/proc/{self.pid}/clear_refs").write_text("5")

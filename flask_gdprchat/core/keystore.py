@@ -11,14 +11,17 @@ before then holds nothing that key store can open again.
 The schema is tiny, made on first use with a version row, and unknown to any
 Alembic environment, the host's or ours.
 
-Unwrapped keys are cached per process in a bounded LRU. A cached key is only
-used while it is known that no key was destroyed since: every destroy raises a
-generation number in the key store, in the same transaction, and a process
-re-reads that number before it trusts its cache, once per app context (and again
-after ``recheck_seconds`` within a long one, such as a job), and at every use
-outside one. So a key destroyed by any process is never taken from another's cache
-by a request that starts after the destroy, at the cost of one one-row read per
-request that needs a key, never one per message.
+Unwrapped keys are cached per process in a bounded LRU, so a message costs no
+key-store read at all. Every destroy raises a generation number in the key store,
+in the same transaction. The destroying process drops the keys from its own cache
+at once; every other process re-reads the generation before it trusts its cache
+when ``recheck_seconds`` (one second) have passed since its last look, and clears
+the cache when the number moved. So a destroyed key leaves every process's memory
+within that second, at the cost of one one-row read per process per second, never
+one per message or per request. What a process could still open in that second is
+what the erasure is deleting from the chat's database in the same moment, and what
+it seals under the old key then is sealed under a key kept nowhere else: as
+unreadable as the rest once the second is over.
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from cryptography.hazmat.primitives import hashes, hmac
-from flask import Flask, g, has_app_context
+from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
@@ -74,7 +77,7 @@ SUBJECT_KINDS = ("contact", "agent")
 BLIND_INDEX_PURPOSES = ("email", "external_id")
 #: Unwrapped data keys one process keeps at most.
 CACHE_SIZE = 1024
-#: Seconds an app context trusts its last look at the destroy generation.
+#: Seconds a process trusts its last look at the destroy generation.
 RECHECK_SECONDS = 1.0
 
 
@@ -104,6 +107,7 @@ class KeyStore:
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._generation: int | None = None
+        self._checked_at: float | None = None  # monotonic time of the last look
         self._schema_ready = False
         self._master_checked = False
         self._blind_key: bytes | None = None
@@ -495,16 +499,13 @@ class KeyStore:
         self._note_check()
 
     def _checked_recently(self) -> bool:
-        if not has_app_context():
-            return False
-        checked: dict[int, float] = g.get("_gdprchat_keystore_checked", {})
-        last = checked.get(id(self))
+        with self._lock:
+            last = self._checked_at
         return last is not None and time.monotonic() - last < self._recheck_seconds
 
     def _note_check(self) -> None:
-        if has_app_context():
-            checked = g.setdefault("_gdprchat_keystore_checked", {})
-            checked[id(self)] = time.monotonic()
+        with self._lock:
+            self._checked_at = time.monotonic()
 
 
 # -- construction -----------------------------------------------------------------------
