@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from flask_gdprchat.core import signals
+from flask_gdprchat.core import sealing, signals
 from flask_gdprchat.core.models import (
     AuditEvent,
     Contact,
@@ -284,7 +284,10 @@ def _mixed_data(seed: Seeder) -> None:
     db.add(LiveSocket(sid="agent-gone", connected_at=NOW - 40 * DAY))
     db.add(OutboundMail(to_address="b@example.test", subject="s", body_text="b",
                         created_at=NOW - 30 * DAY))
+    # Erased after this copy was taken: its key is gone, its rows came back.
+    restored, _ = seed.chat(DAY, email="erased@example.test")
     db.commit()
+    sealing.destroy_contact_keys([restored])
 
 
 def test_dry_run_removes_nothing_and_reports_what_a_run_removes(

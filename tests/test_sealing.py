@@ -215,6 +215,33 @@ def test_values_stored_before_encryption_are_sealed_in_resumable_batches(app, tm
         assert session().scalars(select(Message)).one().text == "legacy plain words"
 
 
+def test_sealing_passes_over_legacy_rows_of_an_erased_subject_and_the_purge_takes_them(app):
+    """A backup from before the upgrade, restored after an erasure: the erased
+    subject's plain rows are back, and no key may ever be made for them."""
+    from flask_gdprchat.retention.purge import purge_expired
+
+    with app.app_context():
+        db = session()
+        ids = [db.execute(sa.insert(Contact.__table__).values(
+            name=f"Legacy Person {i}", email=f"legacy{i}@plain.test",
+            created_at=sa.func.now(), last_activity_at=sa.func.now(),
+            marketing_consent=False, link_epoch=0)).inserted_primary_key[0] for i in range(2)]
+        db.commit()
+        erased, kept = ids
+        sealing.destroy_contact_keys([erased])
+
+        assert sealing.seal_existing(1) == 1  # the kept one; the erased one is passed over
+        assert keystore().existing_key("contact", erased) is None  # no key made for it
+        rows = dict(db.execute(select(Contact.__table__.c.id, Contact.__table__.c.name)).all())
+        assert rows == {erased: "Legacy Person 0", kept: None}
+
+        report = purge_expired()
+        assert report.rules.get("unreadable_contacts") == 1
+        assert db.scalars(select(Contact.id)).all() == [kept]
+        assert [c.id for c in contacts_for_email("legacy1@plain.test")] == [kept]
+        assert sealing.seal_existing() == 0
+
+
 def test_a_reused_id_is_another_subject_with_a_key_of_its_own(app):
     import datetime as dt
 

@@ -398,26 +398,34 @@ def seal_existing(batch_size: int = 500, *, limit: int | None = None) -> int:
 
     Resumable: each batch commits on its own and the next call finds what is left
     by the same rule, so an interrupted run loses nothing and repeats nothing.
-    Stops after about ``limit`` rows (None: when nothing is left). Returns how many
-    rows were sealed.
+    Rows of contacts whose key was destroyed (erased subjects a restored backup
+    holds again) are left as they are: no key may be made for them, and the purge
+    removes them whole. Stops after about ``limit`` rows (None: when nothing is
+    left). Returns how many rows were sealed.
     """
     db = session()
+    erased = set(unreadable_contacts())
     done = 0
     for model in (Contact, ConsentRecord, Message, MessageEdit, OutboundMail):
         fields = sealed_fields(model)
+        row_id = model.__table__.c.id
+        after = 0  # by id, so that rows left for the purge are passed once
         while limit is None or done < limit:
             size = batch_size if limit is None else min(batch_size, limit - done)
-            rows = db.scalars(select(model).where(_legacy(model)).order_by(model.id)  # type: ignore[attr-defined]
-                              .limit(size)).all()
+            rows: list[Any] = list(db.scalars(select(model).where(_legacy(model), row_id > after)
+                                              .order_by(row_id).limit(size)))
             if not rows:
                 break
+            after = rows[-1].id
             for obj in rows:
+                if owner_of(obj, db.connection()) in erased:
+                    continue
+                done += 1
                 for f in fields:
                     value = getattr(obj, f.attr)
                     if value not in (None, "") and not (f.is_json and value == {}):
                         flag_modified(obj, f.attr)
             db.commit()
-            done += len(rows)
     return done
 
 

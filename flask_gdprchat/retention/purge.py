@@ -110,6 +110,7 @@ THROTTLE_MAX_AGE = dt.timedelta(days=1)
 
 #: Rules in the order they run, with the words the summary uses for their items.
 RULES = {
+    "unreadable_contacts": "contacts whose key was destroyed (back from a restored backup)",
     "restricted_subjects": "restricted contacts past the grace period",
     "expired_contacts": "expired contacts",
     "expired_conversations": "expired conversations of contacts kept",
