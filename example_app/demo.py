@@ -11,6 +11,7 @@ from sqlalchemy import select
 from flask_gdprchat.core.database import init_db
 from flask_gdprchat.core.models import Agent
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 from flask_gdprchat.team.agents import create_agent
 
 from .models import Patient, db, next_weekday_at
@@ -51,7 +52,7 @@ def set_up(app: Flask) -> DemoAccounts:
         db.create_all()
 
         password: str | None = _demo_admin_password(app)
-        if session().scalar(select(Agent).filter_by(email=ADMIN_EMAIL)) is None:
+        if session().scalar(select(Agent).where(agent_email_is(ADMIN_EMAIL))) is None:
             create_agent(ADMIN_EMAIL, ADMIN_NAME, password, admin=True, actor="demo-setup")
             session().commit()
         elif not admin_password_file(app).exists():

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from flask_gdprchat.admin import add_views
 from flask_gdprchat.core.models import Agent, Campaign
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 from tests.plugins.admin import ADMIN_URL
 
 SCREENS = {
@@ -66,7 +67,7 @@ def test_a_disabled_agent_is_refused_at_its_next_request(app, agent_client):
     member = agent_client("settings")
     assert member.get(f"{ADMIN_URL}/widget/").status_code == 200
     with app.app_context():
-        agent_id = session().scalar(select(Agent.id).where(Agent.email == member.agent_email))
+        agent_id = session().scalar(select(Agent.id).where(agent_email_is(member.agent_email)))
         update_agent(agent_id, active=False)
     response = member.get(f"{ADMIN_URL}/widget/")
     assert response.status_code == 302 and "/agent/login" in response.headers["Location"]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from flask_gdprchat.core.models import Agent, Contact, Conversation, SavedReply
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 from flask_gdprchat.team.agents import create_agent
 
 pytestmark = pytest.mark.browser
@@ -311,7 +312,7 @@ def test_alerts_a_beep_a_desktop_notification_and_the_title_count(
     expect(page.locator("#gdprchat-presence-dot")).to_have_attribute("data-presence", "away")
     with app.app_context():
         assert session().scalars(select(Agent.presence).where(
-            Agent.email == "agent@example.test")).one() == "away"
+            agent_email_is("agent@example.test"))).one() == "away"
     assert visitor.call("send_message", {"conversation_id": cid, "text": "Hello?"})["ok"]
     expect(page.locator(".gdprchat-inbox-item", has_text="Nora").locator(".gdprchat-unread")
            ).to_have_text("3")
@@ -322,4 +323,4 @@ def test_alerts_a_beep_a_desktop_notification_and_the_title_count(
 
 def _agent_id(app: Any, email: str) -> int:
     with app.app_context():
-        return session().scalar(select(Agent.id).where(Agent.email == email))
+        return session().scalar(select(Agent.id).where(agent_email_is(email)))

@@ -13,6 +13,7 @@ from example_app import Patient, create_app, db
 from example_app.demo import ADMIN_EMAIL, PATIENT_EMAIL, PATIENT_NAME, PATIENT_PASSWORD, set_up
 from flask_gdprchat.core.models import Agent
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 
 from .conftest import login
 
@@ -120,7 +121,7 @@ def test_set_up_is_idempotent_and_keeps_the_demo_password(site: Flask) -> None:
     assert again.admin_password == first.admin_password
     assert len(again.admin_password or "") >= 10
     with site.app_context():
-        assert session().query(Agent).filter_by(email=ADMIN_EMAIL).count() == 1
+        assert session().query(Agent).filter(agent_email_is(ADMIN_EMAIL)).count() == 1
         assert db.session.query(Patient).count() == 1
 
 

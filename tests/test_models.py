@@ -89,7 +89,7 @@ def test_init_db_is_idempotent_and_matches_the_models(make_app, backend):
         session().commit()
         assert init_db() == first
         # Upgrading again never loses data.
-        assert session().scalars(select(Agent.email)).all() == ["x@example.test"]
+        assert [a.email for a in session().scalars(select(Agent))] == ["x@example.test"]
         with state.db.engine.connect() as connection:
             context = MigrationContext.configure(
                 connection, opts={"version_table": VERSION_TABLE,

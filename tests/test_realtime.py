@@ -19,6 +19,7 @@ from flask_gdprchat.core.models import (
 )
 from flask_gdprchat.core.settings import save_settings
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 from tests.plugins.chat import NAMESPACE, Client, start_chat
 
 
@@ -200,7 +201,7 @@ def test_a_revoked_agent_fails_at_its_next_event(app, chat_server, chat_visitor,
     cid = chat["conversation_id"]
     assert agent.call("join", {"conversation_id": cid})["ok"]
     with app.app_context():
-        row = session().scalars(select(Agent).where(Agent.email == "agent@example.test")).one()
+        row = session().scalars(select(Agent).where(agent_email_is("agent@example.test"))).one()
         row.session_epoch += 1
         session().commit()
     ack = agent.call("send_message", {"conversation_id": cid, "text": "still here?"})

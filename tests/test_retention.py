@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from flask_gdprchat.core import sealing, signals
 from flask_gdprchat.core.models import (
+    Agent,
     AuditEvent,
     Contact,
     Conversation,
@@ -286,8 +287,12 @@ def _mixed_data(seed: Seeder) -> None:
                         created_at=NOW - 30 * DAY))
     # Erased after this copy was taken: its key is gone, its rows came back.
     restored, _ = seed.chat(DAY, email="erased@example.test")
+    member = Agent(email="erased@team.test", full_name="Erased Member", first_name="Erased",
+                   display_name="Erased M.", password_hash="not-a-hash")
+    db.add(member)
     db.commit()
     sealing.destroy_contact_keys([restored])
+    sealing.destroy_agent_keys([member.id])
 
 
 def test_dry_run_removes_nothing_and_reports_what_a_run_removes(

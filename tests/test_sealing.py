@@ -152,6 +152,85 @@ def test_a_restored_backup_brings_back_nothing_of_an_erased_subject(
         assert page.status_code in (401, 403, 404)
 
 
+MEMBER = {"email": "ottoline.brisk@canary-team.test", "name": "Ottoline Briskwater",
+          "display_name": "Otto Brisk."}
+MEMBER_PASSWORD = "a long enough password"
+
+
+def test_a_team_member_is_sealed_under_its_own_key_and_a_restored_copy_is_erased_again(
+        app, tmp_path):
+    from flask_gdprchat.core.agent_names import public_names
+    from flask_gdprchat.core.identity import authenticate
+    from flask_gdprchat.core.models import Agent
+    from flask_gdprchat.team.agents import create_agent, delete_agent
+
+    canaries = [MEMBER["email"], "Briskwater", MEMBER["display_name"]]
+    with app.app_context():
+        member = create_agent(MEMBER["email"], MEMBER["name"], MEMBER_PASSWORD,
+                              display_name=MEMBER["display_name"], actor="test")
+        session().commit()
+        member_id = member.id
+    assert files_holding([*_data_files(app), *_key_files(app)], canaries) == {}
+    with app.app_context():
+        # Signing in (any spelling of the address) and the name visitors see both work.
+        assert authenticate(MEMBER["email"].upper(), MEMBER_PASSWORD).id == member_id
+        assert public_names([member_id]) == {member_id: MEMBER["display_name"]}
+        session().commit()
+    backup = tmp_path / "before-the-leaver.sqlite3"
+    _backup(app, backup)
+    with app.app_context():
+        delete_agent(member_id, purge=False, actor="test")
+    _restore(app, backup)
+
+    with app.app_context():
+        back = session().get(Agent, member_id)
+        assert back.deleted_at is None and back.email_index is not None  # as the copy held it
+        assert (back.email, back.full_name, back.display_name, back.password_hash) == (None,) * 4
+        assert authenticate(MEMBER["email"], MEMBER_PASSWORD) is None
+        session().rollback()
+    purge = app.test_cli_runner().invoke(args=["gdprchat", "purge"])
+    assert purge.exit_code == 0, purge.output
+    assert "1 team members erased again" in purge.output
+    with app.app_context():
+        back = session().get(Agent, member_id)
+        assert back.deleted_at is not None and not back.is_active and back.permissions == ""
+        twins = session().execute(select(
+            Agent.__table__.c.email_sealed, Agent.__table__.c.full_name_sealed,
+            Agent.__table__.c.display_name_sealed, Agent.__table__.c.password_hash_sealed,
+            Agent.__table__.c.email_index).where(Agent.__table__.c.id == member_id)).one()
+        assert tuple(twins) == (None,) * 5
+        assert public_names([member_id]) == {member_id: "Otto"}  # the first name stays
+    again = app.test_cli_runner().invoke(args=["gdprchat", "purge", "--dry-run"])
+    assert "team members" not in again.output
+
+
+def test_a_team_member_stored_before_encryption_signs_in_before_and_after_sealing(app):
+    from flask_gdprchat.core.identity import authenticate
+    from flask_gdprchat.core.models import Agent
+    from flask_gdprchat.core.passwords import hash_password
+
+    agents = Agent.__table__
+    with app.app_context():
+        db = session()
+        member_id = db.execute(sa.insert(agents).values(
+            email="legacy.member@plain.test", full_name="Legacy Member", first_name="Legacy",
+            display_name="Legacy M.", password_hash=hash_password(MEMBER_PASSWORD),
+            permissions="send_messages", is_admin=False, is_active=True, session_epoch=0,
+            presence="online", created_at=sa.func.now())).inserted_primary_key[0]
+        db.commit()
+        assert authenticate("Legacy.Member@plain.test", MEMBER_PASSWORD).id == member_id
+        db.commit()
+
+        assert sealing.seal_existing() == 1
+        row = db.execute(select(agents.c.email, agents.c.full_name, agents.c.password_hash,
+                                agents.c.email_sealed, agents.c.email_index)
+                         .where(agents.c.id == member_id)).one()
+        assert row[:3] == (None, None, None)
+        assert row.email_sealed is not None and row.email_index is not None
+        signed_in = authenticate("legacy.member@plain.test", MEMBER_PASSWORD)
+        assert signed_in is not None and signed_in.full_name == "Legacy Member"
+
+
 def test_values_are_sealed_under_the_row_they_belong_to(app, make_subject):
     subject = make_subject(app)
     with app.app_context():

@@ -11,6 +11,7 @@ from flask_gdprchat.core import signals
 from flask_gdprchat.core.database import database_files
 from flask_gdprchat.core.models import Agent, Message
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 from flask_gdprchat.team.agents import PURGED_NAME, TeamError, delete_agent, update_agent
 from tests.conftest import ADMIN_EMAIL, PASSWORD
 from tests.plugins.admin import ADMIN_URL
@@ -51,19 +52,34 @@ def _message_author_name(app) -> str:
 
 
 def test_deleting_an_agent_erases_its_details_even_from_the_database_file(app, leaver, listen_to):
-    # The check below means something only if the values were in the files before.
-    assert FULL_NAME.split()[1].encode() in _file_bytes(app)
+    from flask_gdprchat.core.keystore import keystore
+
+    # The values live sealed under the agent's own key, never plain in the file.
+    before = _file_bytes(app)
+    with app.app_context():
+        sealed = session().execute(select(Agent.__table__.c.full_name_sealed,
+                                          Agent.__table__.c.photo_sealed)
+                                   .where(Agent.__table__.c.id == leaver)).one()
+        assert all(blob is not None and blob in before for blob in sealed)
+        assert keystore().existing_key("agent", leaver) is not None
+    for value in (EMAIL, FULL_NAME.split()[1], "PHOTO-BYTES-OF-QUENTIN"):
+        assert value.encode() not in before, f"{value} is plain in the database file"
     with listen_to(signals.agent_erased) as sent, app.app_context():
         delete_agent(leaver, purge=False, actor="test")
     raw = _file_bytes(app)
     assert raw, "no SQLite file found"
-    for value in (EMAIL, FULL_NAME.split()[1], "PHOTO-BYTES-OF-QUENTIN"):
-        assert value.encode() not in raw, f"{value} is still in the database file"
+    for value in (EMAIL.encode(), FULL_NAME.split()[1].encode(), b"PHOTO-BYTES-OF-QUENTIN",
+                  *sealed):
+        assert value not in raw, f"{value!r} is still in the database file"
     assert _message_author_name(app) == "Quentin"
     with app.app_context():
         agent = session().get(Agent, leaver)
         assert (agent.email, agent.full_name, agent.photo, agent.password_hash) == (None,) * 4
+        assert (agent.email_sealed, agent.full_name_sealed, agent.email_index) == (None,) * 3
         assert not agent.is_active and agent.deleted_at is not None
+        # The key went too: a backup taken before holds nothing it can open.
+        assert keystore().existing_key("agent", leaver) is None
+        assert keystore().is_destroyed("agent", leaver)
     assert sent == [{"sender": app, "agent_id": leaver, "purged": False}]
 
 
@@ -139,7 +155,7 @@ def test_the_last_active_admin_cannot_be_deleted_or_disabled(app, make_agent):
 
 def test_the_dashboard_refuses_deleting_yourself_as_the_last_admin(app, admin_client, csrf_from):
     with app.app_context():
-        me = session().scalar(select(Agent.id).where(Agent.email == ADMIN_EMAIL))
+        me = session().scalar(select(Agent.id).where(agent_email_is(ADMIN_EMAIL)))
     token = csrf_from(admin_client.get(f"{ADMIN_URL}/team/").get_data(as_text=True))
     admin_client.post(f"{ADMIN_URL}/team/delete/", data={"id": me, "csrf_token": token})
     page = admin_client.get(f"{ADMIN_URL}/team/").get_data(as_text=True)
@@ -164,7 +180,7 @@ def test_a_team_member_without_admin_cannot_make_an_admin(app, agent_client, csr
         "email": "boss@example.test", "full_name": "Boss", "password": PASSWORD,
         "is_admin": "y", "csrf_token": token})
     with app.app_context():
-        assert session().scalar(select(Agent).where(Agent.email == "boss@example.test")) is None
+        assert session().scalar(select(Agent).where(agent_email_is("boss@example.test"))) is None
 
 
 def test_editing_permissions_in_the_dashboard(app, leaver, login_as, csrf_from):

@@ -23,6 +23,7 @@ from flask_gdprchat.core.models import (
 )
 from flask_gdprchat.core.presence import agents_online
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 from flask_gdprchat.team.agents import create_agent, delete_agent, first_name_of, update_agent
 from tests.conftest import PASSWORD
 from tests.plugins.admin import ADMIN_URL
@@ -37,7 +38,7 @@ def _conversation(app, cid):
 
 def _agent_id(app, email):
     with app.app_context():
-        return session().scalar(select(Agent.id).where(Agent.email == email))
+        return session().scalar(select(Agent.id).where(agent_email_is(email)))
 
 
 @pytest.fixture
@@ -251,7 +252,7 @@ def test_create_agent_takes_a_display_name_on_the_command_line(app, runner):
                                  "--password", PASSWORD])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        kim = session().scalars(select(Agent).where(Agent.email == "kim@example.test")).one()
+        kim = session().scalars(select(Agent).where(agent_email_is("kim@example.test"))).one()
         assert (kim.display_name, kim.first_name) == ("Kim from Support", "Kim")
     blank = runner.invoke(args=["gdprchat", "create-agent", "x@example.test", "--name", "X Y",
                                 "--display-name", "  ", "--password", PASSWORD])

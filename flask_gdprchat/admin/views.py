@@ -256,6 +256,8 @@ class TeamView(GuardedModelView):
     column_formatters = {"role": _role, "status": _status,
                          "created_at": lambda v, c, m, n: _when(m.created_at)}
     column_default_sort = ("id", False)
+    # Names and addresses are sealed: the database cannot order by them.
+    column_sortable_list = ("created_at",)
     column_searchable_list = ()
     list_template = "gdprchat_admin/team_list.html"
     create_label = lazy_agent_gettext("Add a team member")

@@ -19,6 +19,7 @@ from flask_gdprchat.chat import consent, workflow
 from flask_gdprchat.chat.message_writer import writer_for_app
 from flask_gdprchat.chat.schemas import load_identity
 from flask_gdprchat.core import access, push, sealing, signals, subjects
+from flask_gdprchat.core.agent_names import public_names
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.i18n import _, visitor_locale
 from flask_gdprchat.core.masking import mask_text
@@ -64,14 +65,11 @@ _SEAL_MESSAGES = (
     .values(text_sealed=bindparam("sealed"))
 )
 _TEXT = sealing.field(Message, "text")
-#: A message as shown: its text (plain or sealed) and its author's name looked up.
-_MESSAGE_ROWS = (
-    select(
-        _messages.c.id, _messages.c.author, _messages.c.text, _messages.c.text_sealed,
-        _messages.c.created_at, _messages.c.edited_at, _messages.c.agent_id,
-        Agent.public_name.label("agent_name"),
-    )
-    .select_from(_messages.outerjoin(Agent.__table__, Agent.id == _messages.c.agent_id))
+#: A message as shown: its text (plain or sealed); its author's name is looked up
+#: apart (see :func:`flask_gdprchat.core.agent_names.public_names`).
+_MESSAGE_ROWS = select(
+    _messages.c.id, _messages.c.author, _messages.c.text, _messages.c.text_sealed,
+    _messages.c.created_at, _messages.c.edited_at, _messages.c.agent_id,
 )
 _TOUCH_CONTACT = (
     update(_contacts)
@@ -373,7 +371,7 @@ def stored_under_client_id(conversation_id: int, client_msg_id: str) -> dict[str
     if row.author == "visitor":
         author_name = visitor_name(conversation.contact if conversation else None)
     else:
-        author_name = row.agent_name or "Agent"
+        author_name = public_names([row.agent_id]).get(row.agent_id) or "Agent"
     key = sealing.existing_contact_key(conversation.contact_id if conversation else None)
     text = message_text(row.id, row.text, row.text_sealed, key)
     return message_payload(row.id, conversation_id, row.author, author_name, text,
@@ -395,12 +393,13 @@ def history(conversation: Conversation) -> list[dict[str, Any]]:
         _MESSAGE_ROWS.where(_messages.c.conversation_id == conversation.id)
         .order_by(_messages.c.id)
     ).all()
+    agents = public_names(row.agent_id for row in rows)
     out = []
     for row in rows:
         if row.author == "visitor":
             author_name = name
         elif row.author == "agent":
-            author_name = row.agent_name or "Agent"
+            author_name = agents.get(row.agent_id) or "Agent"
         else:
             author_name = ""
         text = message_text(row.id, row.text, row.text_sealed, key)

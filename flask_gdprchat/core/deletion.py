@@ -35,10 +35,14 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    update,
 )
 
 from flask_gdprchat.core import sealing
+from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.models import (
+    Agent,
+    AgentSession,
     CampaignDelivery,
     ConsentRecord,
     Contact,
@@ -217,3 +221,63 @@ def delete_contacts(contact_ids: Iterable[int]) -> Removed:
 def count_contacts(contact_ids: Iterable[int]) -> Removed:
     """What :func:`delete_contacts` would remove now, removing nothing."""
     return _count(_contact_plan(), list(contact_ids))
+
+
+# -- team members -----------------------------------------------------------------------
+
+
+def erased_agent_values() -> dict[str, Any]:
+    """What erasing a team member leaves in its row, by attribute.
+
+    Every personal column the declaration does not keep on deletion goes blank,
+    with its sealed twin and blind index, and the agent can no longer sign in.
+    The first name stays (see :class:`~flask_gdprchat.core.models.Agent`).
+    """
+    values: dict[str, Any] = {}
+    for column in Agent.__table__.columns:
+        info = column.info
+        erased = info.get("personal") == "agent" and not info.get("kept_on_delete")
+        if erased or info.get("sealed_twin") or info.get("blind_index"):
+            values[column.key] = None
+    values.update(permissions="", is_admin=False, is_active=False)
+    return values
+
+
+def erase_agents_again(agent_ids: Iterable[int]) -> Removed:
+    """Erase once more team members a restored backup brought back (the caller commits).
+
+    Their keys are gone already (that is how they were found): this blanks what
+    their rows still hold, ends their sign-ins and hands their conversations back
+    to the shared inbox, as the erasure did the first time.
+    """
+    ids = list(agent_ids)
+    removed = Removed()
+    if not ids:
+        return removed
+    connection = session().connection()
+    agents, sign_ins, conversations = _table(Agent), _table(AgentSession), _table(Conversation)
+    result = connection.execute(
+        update(agents).where(agents.c.id.in_(ids)).values(
+            **erased_agent_values(),
+            deleted_at=func.coalesce(agents.c.deleted_at, utcnow()),
+            session_epoch=agents.c.session_epoch + 1,
+        ))
+    removed.add("agents_erased", result.rowcount)
+    removed.add("agent_sessions", connection.execute(
+        delete(sign_ins).where(sign_ins.c.agent_id.in_(ids))).rowcount)
+    connection.execute(update(conversations).where(conversations.c.assigned_agent_id.in_(ids))
+                       .values(assigned_agent_id=None))
+    return removed
+
+
+def count_agents(agent_ids: Iterable[int]) -> Removed:
+    """What :func:`erase_agents_again` would change now, changing nothing."""
+    ids = list(agent_ids)
+    removed = Removed()
+    if ids:
+        removed.add("agents_erased", session().scalar(
+            select(func.count()).select_from(Agent).where(Agent.id.in_(ids))) or 0)
+        removed.add("agent_sessions", session().scalar(
+            select(func.count()).select_from(AgentSession)
+            .where(AgentSession.agent_id.in_(ids))) or 0)
+    return removed

@@ -35,6 +35,7 @@ from flask_gdprchat.core.agent_i18n import _a, agent_url_for
 from flask_gdprchat.core.models import Agent, AgentSession
 from flask_gdprchat.core.passwords import check_password, hash_password, needs_rehash
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 
 SESSION_KEY = "_gdprchat_agent"
 
@@ -158,7 +159,7 @@ def agent_required(permission: str | None = None) -> Callable[[F], F]:
 
 def authenticate(email: str, password: str) -> Agent | None:
     """The active agent with these credentials, or None."""
-    agent = session().query(Agent).filter_by(email=email.strip().lower()).first()
+    agent = session().scalars(select(Agent).where(agent_email_is(email))).first()
     if not check_password(agent.password_hash if agent else None, password):
         return None
     if not access.agent_is_active(agent):

@@ -74,7 +74,9 @@ T = TypeVar("T")
 #: Whose keys the store keeps.
 SUBJECT_KINDS = ("contact", "agent")
 #: What a blind index is taken of.
-BLIND_INDEX_PURPOSES = ("email", "external_id")
+BLIND_INDEX_PURPOSES = ("email", "external_id", "agent_email")
+#: Purposes whose values are e-mail addresses, normalised before hashing.
+_EMAIL_PURPOSES = ("email", "agent_email")
 #: Unwrapped data keys one process keeps at most.
 CACHE_SIZE = 1024
 #: Seconds a process trusts its last look at the destroy generation.
@@ -283,12 +285,13 @@ class KeyStore:
         An e-mail address is normalised as addresses are compared (trimmed, lower
         case), so every spelling of one address finds the same rows; an external id
         is taken as it is. The purpose is part of what is hashed, so an address and
-        an id with the same letters get different digests; another site, with
+        an id with the same letters get different digests, and an agent's sign-in
+        address does not match the same address of a visitor; another site, with
         another key, gets other digests for the same address.
         """
         if purpose not in BLIND_INDEX_PURPOSES:
             raise ValueError(f"a blind index is of {' or '.join(BLIND_INDEX_PURPOSES)}")
-        text = normalise_email(value) if purpose == "email" else value
+        text = normalise_email(value) if purpose in _EMAIL_PURPOSES else value
         mac = hmac.HMAC(self._blind_index_key(), hashes.SHA256())
         if purpose != "email":  # e-mail digests stay what they were
             mac.update(f"{purpose}\x00".encode())

@@ -24,7 +24,6 @@ from sqlalchemy import (
     Text,
     and_,
     false,
-    func,
     or_,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -271,17 +270,26 @@ class Agent(Base):
     __tablename__ = "gdprchat_agents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str | None] = personal(String(320), unique=True, subject="agent")
-    full_name: Mapped[str | None] = personal(String(255), subject="agent")
+    email: Mapped[str | None] = personal(String(320), unique=True, subject="agent",
+                                         sealed=True)
+    full_name: Mapped[str | None] = personal(String(255), subject="agent", sealed=True)
     #: How visitors see the agent ("Jane", "Jane S."); erased with the full name.
-    display_name: Mapped[str | None] = personal(String(255), subject="agent")
+    display_name: Mapped[str | None] = personal(String(255), subject="agent", sealed=True)
     #: The first word of the display name (titles such as "Dr." skipped): what the
-    #: agent's messages keep after deletion, unless purged.
+    #: agent's messages keep after deletion, unless purged. Not sealed: it outlives
+    #: the agent's key.
     first_name: Mapped[str] = personal(
         String(255), subject="agent", info={"kept_on_delete": True}
     )
-    photo: Mapped[bytes | None] = personal(LargeBinary, subject="agent")
-    password_hash: Mapped[str | None] = personal(String(255), subject="agent")
+    photo: Mapped[bytes | None] = personal(LargeBinary, subject="agent", sealed=True)
+    password_hash: Mapped[str | None] = personal(String(255), subject="agent", sealed=True)
+    email_sealed: Mapped[bytes | None] = sealed_twin()
+    full_name_sealed: Mapped[bytes | None] = sealed_twin()
+    display_name_sealed: Mapped[bytes | None] = sealed_twin()
+    photo_sealed: Mapped[bytes | None] = sealed_twin()
+    password_hash_sealed: Mapped[bytes | None] = sealed_twin()
+    #: Keyed digest of the sign-in e-mail (see :class:`Contact`), unique like the e-mail.
+    email_index: Mapped[str | None] = blind_index_column(unique=True)
     #: Space-separated names from :data:`flask_gdprchat.core.config.PERMISSIONS`.
     permissions: Mapped[str] = mapped_column(String(255), default="")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -293,15 +301,14 @@ class Agent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column()
 
-    @hybrid_property
+    @property
     def public_name(self) -> str:
-        """The name visitors see: the display name, else the first name kept."""
-        return self.display_name or self.first_name
+        """The name visitors see: the display name, else the first name kept.
 
-    @public_name.inplace.expression
-    @classmethod
-    def _public_name_expression(cls) -> Any:
-        return func.coalesce(cls.display_name, cls.first_name)
+        Not an SQL expression: the display name is sealed. Queries ask
+        :func:`flask_gdprchat.core.agent_names.public_names`.
+        """
+        return self.display_name or self.first_name
 
     @property
     def permission_set(self) -> frozenset[str]:

@@ -3,11 +3,12 @@
 The personal-data declaration (:func:`flask_gdprchat.core.models.personal` with
 ``sealed=True``) says which values are sealed; this module is the one place that
 seals and opens them. A sealed value is AES-256-GCM under the data key of the
-contact it belongs to (see :mod:`flask_gdprchat.core.keystore`), with the row's
-table, column and id as associated data, and lives in the column's twin
-``<name>_sealed``; the plain column keeps a blank. Destroying the contact's key
-therefore makes every copy of those values unreadable: the live file, its WAL,
-PostgreSQL's dead tuples and every backup taken before.
+subject it belongs to (the contact, or for a team member's own columns the
+agent; see :mod:`flask_gdprchat.core.keystore`), with the row's table, column
+and id as associated data, and lives in the column's twin ``<name>_sealed``; the
+plain column keeps a blank. Destroying the subject's key therefore makes every
+copy of those values unreadable: the live file, its WAL, PostgreSQL's dead
+tuples and every backup taken before.
 
 For the ORM this is invisible: loading a row opens its values, and flushing one
 seals what changed, before a single byte reaches the database. A new row's id is
@@ -29,13 +30,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import JSON, Table, Text, and_, cast, event, or_, select, update
+from sqlalchemy import JSON, LargeBinary, Table, Text, and_, cast, event, or_, select, update
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
-from flask_gdprchat.core.crypto import DecryptionError, decrypt, encrypt, row_aad
+from flask_gdprchat.core.crypto import (
+    DecryptionError,
+    decrypt,
+    decrypt_bytes,
+    encrypt,
+    encrypt_bytes,
+    row_aad,
+)
 from flask_gdprchat.core.keystore import KeyDestroyedError, keystore
 from flask_gdprchat.core.models import (
+    Agent,
     Base,
     ConsentRecord,
     Contact,
@@ -50,8 +59,17 @@ log = logging.getLogger("flask_gdprchat")
 
 #: The kind of subject whose key seals the chat's values.
 SUBJECT_KIND = "contact"
-#: Columns with a blind index, and the index column (see :func:`blind_index`).
-BLIND_INDEXES = {"email": "email_index", "external_id": "external_id_index"}
+#: The kind of subject whose key seals a team member's own columns.
+AGENT_KIND = "agent"
+#: Whose key seals a row: (kind of subject, its id).
+Owner = tuple[str, int]
+#: Columns with a blind index, by model: the index column and the digest's purpose
+#: (see :func:`blind_index`).
+BLIND_INDEXES: dict[type, dict[str, tuple[str, str]]] = {
+    Contact: {"email": ("email_index", "email"),
+              "external_id": ("external_id_index", "external_id")},
+    Agent: {"email": ("email_index", "agent_email")},
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,7 @@ class SealedField:
     table: str
     is_json: bool
     blank: Any
+    is_bytes: bool = False
 
     def aad(self, row_id: int) -> bytes:
         return row_aad(self.table, self.attr, row_id)
@@ -92,7 +111,8 @@ def _read_declaration(model: type) -> tuple[SealedField, ...]:
             raise TypeError(f"{table.name}.{column.name} is sealed but has no {twin} column")
         is_json = isinstance(column.type, JSON)
         blank: Any = {} if is_json else (None if column.nullable else "")
-        found.append(SealedField(column.name, twin, table.name, is_json, blank))
+        found.append(SealedField(column.name, twin, table.name, is_json, blank,
+                                 isinstance(column.type, LargeBinary)))
     return tuple(found)
 
 
@@ -106,8 +126,10 @@ def sealed_models() -> list[type]:
 
 def seal(key: bytes, field: SealedField, row_id: int, value: Any) -> bytes | None:
     """``value`` sealed for its place, or None for a blank (nothing to keep)."""
-    if value is None or value == "" or (field.is_json and value == {}):
+    if value is None or value == "" or value == b"" or (field.is_json and value == {}):
         return None
+    if field.is_bytes:
+        return encrypt_bytes(key, value, field.aad(row_id))
     text = json.dumps(value, sort_keys=True) if field.is_json else value
     return encrypt(key, text, field.aad(row_id))
 
@@ -124,6 +146,8 @@ def open_value(key: bytes | None, field: SealedField, row_id: int, blob: bytes |
     if key is None:
         return field.blank
     try:
+        if field.is_bytes:
+            return decrypt_bytes(key, blob, field.aad(row_id))
         text = decrypt(key, blob, field.aad(row_id))
     except DecryptionError:
         log.warning("a sealed value (%s) does not open under its subject's key: "
@@ -150,6 +174,21 @@ def existing_contact_key(contact_id: int | None) -> bytes | None:
     if contact_id is None:
         return None
     return keystore().existing_key(SUBJECT_KIND, contact_id)
+
+
+def existing_agent_key(agent_id: int | None) -> bytes | None:
+    """The team member's data key, or None when it has none (erased, never made)."""
+    if agent_id is None:
+        return None
+    return keystore().existing_key(AGENT_KIND, agent_id)
+
+
+def _key(owner: Owner, *, born_at: dt.datetime | None = None) -> bytes:
+    return keystore().data_key(owner[0], owner[1], born_at=born_at)
+
+
+def _existing_key(owner: Owner | None) -> bytes | None:
+    return None if owner is None else keystore().existing_key(*owner)
 
 
 def blind_index(value: str | None, purpose: str = "email") -> str | None:
@@ -182,20 +221,24 @@ def contact_of_conversation(conversation_id: int, connection: Any) -> int | None
     return int(found)
 
 
-def owner_of(obj: Any, connection: Any) -> int | None:
-    """The contact whose key seals ``obj``'s values; None when it is no contact's."""
+def owner_of(obj: Any, connection: Any) -> Owner | None:
+    """The subject whose key seals ``obj``'s values; None when it is no subject's
+    (mail to an agent)."""
+    contact: int | None = None
+    if isinstance(obj, Agent):
+        return (AGENT_KIND, obj.id)
     if isinstance(obj, Contact):
-        return obj.id
-    if isinstance(obj, (ConsentRecord, OutboundMail)):
-        return obj.contact_id
-    if isinstance(obj, Message):
-        return contact_of_conversation(obj.conversation_id, connection)
-    if isinstance(obj, MessageEdit):
+        contact = obj.id
+    elif isinstance(obj, (ConsentRecord, OutboundMail)):
+        contact = obj.contact_id
+    elif isinstance(obj, Message):
+        contact = contact_of_conversation(obj.conversation_id, connection)
+    elif isinstance(obj, MessageEdit):
         conversation_id = connection.scalar(select(Message.conversation_id)
                                             .where(Message.id == obj.message_id))
-        return None if conversation_id is None else contact_of_conversation(conversation_id,
-                                                                              connection)
-    return None
+        if conversation_id is not None:
+            contact = contact_of_conversation(conversation_id, connection)
+    return None if contact is None else (SUBJECT_KIND, contact)
 
 
 # -- the ORM ----------------------------------------------------------------------------
@@ -217,8 +260,7 @@ def _opened(obj: Any, attrs: Iterable[str] | None) -> None:
     connection = owning.connection() if owning is not None else None
     if connection is None:
         return
-    owner = owner_of(obj, connection)
-    key = existing_contact_key(owner)
+    key = _existing_key(owner_of(obj, connection))
     for f in todo:
         set_committed_value(obj, f.attr, open_value(key, f, obj.id, obj.__dict__[f.twin]))
 
@@ -250,22 +292,29 @@ def _before_flush(db: Session, _context: Any, _instances: Any) -> None:
         if not changed:
             continue
         plain = {f.attr: getattr(obj, f.attr) for f in changed}
-        if isinstance(obj, Contact):
-            for attr, index in BLIND_INDEXES.items():
-                if attr in plain:
-                    setattr(obj, index, blind_index(plain[attr], attr))
+        for attr, (index, purpose) in BLIND_INDEXES.get(type(obj), {}).items():
+            if attr in plain:
+                setattr(obj, index, blind_index(plain[attr], purpose))
         key = None
         if not new:
             owner = owner_of(obj, db.connection())
             if owner is None:
-                continue  # no contact's (mail to an agent): kept plain
-            key = contact_key(owner)
+                continue  # no subject's (mail to an agent): kept plain
+            if any(seal_needed(plain[f.attr]) for f in changed):
+                # Blanking values (an erasure) needs no key: it may be destroyed.
+                key = _key(owner)
         for f in changed:
             setattr(obj, f.attr, f.blank)
-            if key is not None:  # a new row is sealed once its id is known
-                setattr(obj, f.twin, seal(key, f, obj.id, plain[f.attr]))
+            if new:
+                continue  # a new row is sealed once its id is known
+            setattr(obj, f.twin, None if key is None else seal(key, f, obj.id, plain[f.attr]))
         obj.__dict__[_PENDING] = (new, plain)
         db.info.setdefault(_PENDING, []).append(obj)
+
+
+def seal_needed(value: Any) -> bool:
+    """Whether a value is something to seal (not a blank)."""
+    return value not in (None, "", b"", {})
 
 
 def _after_flush(db: Session, _context: Any) -> None:
@@ -284,8 +333,10 @@ def _after_flush(db: Session, _context: Any) -> None:
             table = type(obj).__table__
             connection.execute(update(table).where(table.c.id == obj.id).values(plain))
             continue
-        born_at = obj.created_at if isinstance(obj, Contact) else None
-        key = contact_key(owner, born_at=born_at)
+        # A new subject's key is made now, with its birth, even when every value is
+        # blank: an id a restored backup counts again gets a key of its own.
+        born_at = obj.created_at if isinstance(obj, (Contact, Agent)) else None
+        key = _key(owner, born_at=born_at)
         sealed = {f.twin: seal(key, f, obj.id, plain[f.attr])
                   for f in sealed_fields(type(obj)) if f.attr in plain}
         table = type(obj).__table__
@@ -358,17 +409,40 @@ def unreadable_contacts() -> list[int]:
     rows = session().execute(
         select(Contact.id, Contact.created_at, _has_sealed_values().label("sealed"))
     ).all()
+    return _unreadable(SUBJECT_KIND, rows)
+
+
+def unreadable_agents() -> list[int]:
+    """Team members a restored backup brought back after their erasure.
+
+    An agent's row outlives its erasure (its messages keep the first name), so
+    only an agent whose key was destroyed after it was made and whose row still
+    holds something the erasure removes (sealed or plain values, a blind index, a
+    way to sign in) counts; or one holding sealed values with no key at all. The
+    purge erases them again. The same guard against a wrong key store holds as
+    for :func:`unreadable_contacts`.
+    """
+    twins = [getattr(Agent, f.twin).is_not(None) for f in sealed_fields(Agent)]
+    sealed = or_(*twins, Agent.email_index.is_not(None))
+    holding = or_(sealed, _legacy(Agent), Agent.deleted_at.is_(None))
+    rows = session().execute(
+        select(Agent.id, Agent.created_at, sealed.label("sealed")).where(holding)
+    ).all()
+    return _unreadable(AGENT_KIND, rows)
+
+
+def _unreadable(kind: str, rows: Any) -> list[int]:
     if not rows:
         return []
     store = keystore()
     if store.is_empty():
         if any(row.sealed for row in rows):
-            log.error("the key store holds no key at all, yet contacts hold sealed values: "
+            log.error("the key store holds no key at all, yet %ss hold sealed values: "
                       "is GDPRCHAT_KEYSTORE_URI the store these values were sealed under? "
-                      "Nothing is swept until it is")
+                      "Nothing is swept until it is", kind)
         return []
-    live = store.known_subjects(SUBJECT_KIND)
-    destroyed = store.destroyed_at(SUBJECT_KIND, [row.id for row in rows])
+    live = store.known_subjects(kind)
+    destroyed = store.destroyed_at(kind, [row.id for row in rows])
     return [
         row.id for row in rows
         if (row.id in destroyed and row.created_at <= destroyed[row.id])
@@ -385,6 +459,8 @@ def _legacy(model: type) -> Any:
         if f.is_json:
             plain.append(and_(column.is_not(None), cast(column, Text) != "{}",
                               cast(column, Text) != "null"))
+        elif f.is_bytes:
+            plain.append(column.is_not(None))
         else:
             plain.append(and_(column.is_not(None), column != ""))
     clause = or_(*plain)
@@ -398,15 +474,16 @@ def seal_existing(batch_size: int = 500, *, limit: int | None = None) -> int:
 
     Resumable: each batch commits on its own and the next call finds what is left
     by the same rule, so an interrupted run loses nothing and repeats nothing.
-    Rows of contacts whose key was destroyed (erased subjects a restored backup
+    Rows of subjects whose key was destroyed (erased subjects a restored backup
     holds again) are left as they are: no key may be made for them, and the purge
-    removes them whole. Stops after about ``limit`` rows (None: when nothing is
-    left). Returns how many rows were sealed.
+    removes them (contacts) or erases them again (agents). Stops after about
+    ``limit`` rows (None: when nothing is left). Returns how many rows were sealed.
     """
     db = session()
-    erased = set(unreadable_contacts())
+    erased = {(SUBJECT_KIND, i) for i in unreadable_contacts()}
+    erased |= {(AGENT_KIND, i) for i in unreadable_agents()}
     done = 0
-    for model in (Contact, ConsentRecord, Message, MessageEdit, OutboundMail):
+    for model in (Contact, ConsentRecord, Message, MessageEdit, OutboundMail, Agent):
         fields = sealed_fields(model)
         row_id = model.__table__.c.id
         after = 0  # by id, so that rows left for the purge are passed once
@@ -423,7 +500,7 @@ def seal_existing(batch_size: int = 500, *, limit: int | None = None) -> int:
                 done += 1
                 for f in fields:
                     value = getattr(obj, f.attr)
-                    if value not in (None, "") and not (f.is_json and value == {}):
+                    if seal_needed(value):
                         flag_modified(obj, f.attr)
             db.commit()
     return done
@@ -434,9 +511,15 @@ def destroy_contact_keys(contact_ids: list[int]) -> None:
     keystore().destroy_keys(SUBJECT_KIND, contact_ids)
 
 
+def destroy_agent_keys(agent_ids: list[int]) -> None:
+    """Destroy these team members' data keys (their erasure)."""
+    keystore().destroy_keys(AGENT_KIND, agent_ids)
+
+
 __all__ = [
     "BLIND_INDEXES", "KeyDestroyedError", "SealedField", "blind_index", "contact_key",
-    "contact_of_conversation", "destroy_contact_keys", "existing_contact_key", "field",
-    "install", "open_value", "owner_of", "seal", "seal_existing",
-    "sealed_fields", "sealed_models", "unreadable_contacts",
+    "contact_of_conversation", "destroy_agent_keys", "destroy_contact_keys",
+    "existing_agent_key", "existing_contact_key", "field", "install", "open_value", "owner_of", "seal",
+    "seal_existing", "seal_needed", "sealed_fields", "sealed_models", "unreadable_agents",
+    "unreadable_contacts",
 ]

@@ -7,7 +7,8 @@ host's ``external_id`` instead, and reused across chats.
 
 Both are sealed (see :mod:`flask_gdprchat.core.sealing`), so contacts are found by
 their keyed blind index, never by the plain value; a row stored before encryption,
-not sealed yet, is found by its plain value too.
+not sealed yet, is found by its plain value too. A team member signing in is
+found the same way, by the blind index of its own e-mail address.
 """
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from flask_gdprchat.core.models import Contact
+from flask_gdprchat.core.models import Agent, Contact
 from flask_gdprchat.core.sealing import blind_index
 from flask_gdprchat.core.state import session
 from flask_gdprchat.core.text import normalise_email
 
-__all__ = ["contact_for_external_id", "contacts_for_email", "email_is", "external_id_is",
+__all__ = ["agent_email_is", "contact_for_external_id", "contacts_for_email", "email_is",
+           "external_id_is",
            "first_contact_id_for_email", "identity_is_restricted", "normalise_email"]
 
 
@@ -29,6 +31,13 @@ def email_is(email: str) -> Any:
     return or_(Contact.email_index == blind_index(email, "email"),
                and_(Contact.email_sealed.is_(None),
                     func.lower(Contact.email) == normalise_email(email)))
+
+
+def agent_email_is(email: str) -> Any:
+    """The condition "this team member signs in with ``email``" (any spelling)."""
+    return or_(Agent.email_index == blind_index(email, "agent_email"),
+               and_(Agent.email_sealed.is_(None),
+                    func.lower(Agent.email) == normalise_email(email)))
 
 
 def external_id_is(external_id: str) -> Any:

@@ -10,7 +10,10 @@ dashboard wins over the configuration, at the next run, without a restart):
    :func:`flask_gdprchat.core.sealing.unreadable_contacts`). A live database
    has none; a database restored from a backup taken before an erasure holds
    the erased subjects again, and this rule removes them whole, blind indexes
-   included, at the first run after the restore.
+   included, at the first run after the restore. Team members such a copy brings
+   back after their erasure (see
+   :func:`flask_gdprchat.core.sealing.unreadable_agents`) are erased again: their
+   rows stay, as after any erasure, with the first name only.
 1. **Restricted subjects** whose restriction began more than
    ``RESTRICTED_GRACE_DAYS`` ago are removed whole (profile, consent records,
    conversations, messages, pending mail). Within the grace period a restricted
@@ -88,6 +91,7 @@ from flask_gdprchat.core import audit, database, deletion, sealing, signals
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.deletion import IDS, Removed
 from flask_gdprchat.core.models import (
+    Agent,
     Contact,
     Conversation,
     LiveSocket,
@@ -111,6 +115,7 @@ THROTTLE_MAX_AGE = dt.timedelta(days=1)
 #: Rules in the order they run, with the words the summary uses for their items.
 RULES = {
     "unreadable_contacts": "contacts whose key was destroyed (back from a restored backup)",
+    "unreadable_agents": "team members erased again (back from a restored backup)",
     "restricted_subjects": "restricted contacts past the grace period",
     "expired_contacts": "expired contacts",
     "expired_conversations": "expired conversations of contacts kept",
@@ -301,7 +306,8 @@ def _plain(kind: str, model: Any, key: Any) -> tuple[Callable[..., Removed], Cal
     return remove, count
 
 
-def _rules(limits: Limits, now: dt.datetime, unreadable: list[int]) -> list[_Rule]:
+def _rules(limits: Limits, now: dt.datetime, unreadable: list[int],
+           unreadable_agents: list[int]) -> list[_Rule]:
     # Rule 0 takes the unreadable contacts; the others leave them to it, so no
     # row is claimed twice (a dry run counts what a real run removes).
     swept = Contact.id.in_(unreadable) if unreadable else false()
@@ -315,6 +321,15 @@ def _rules(limits: Limits, now: dt.datetime, unreadable: list[int]) -> list[_Rul
     socket_remove, socket_count = _plain("sockets", LiveSocket, LiveSocket.sid)
     throttle_remove, throttle_count = _plain("throttle_entries", Throttle, Throttle.id)
     return [
+        _Rule(
+            "unreadable_agents",
+            Agent.id,
+            select(Agent.id).where(Agent.id.in_(unreadable_agents) if unreadable_agents
+                                   else false()),
+            Agent,
+            deletion.erase_agents_again,
+            deletion.count_agents,
+        ),
         _Rule(
             "unreadable_contacts",
             Contact.id,
@@ -510,8 +525,9 @@ def purge_expired(
     report = PurgeReport(now=now, dry_run=dry_run)
     limits = Limits.at(now)
     unreadable = sealing.unreadable_contacts()
+    unreadable_agents = sealing.unreadable_agents()
     session().rollback()  # end the read before the batches begin their own
-    for rule in _rules(limits, now, unreadable):
+    for rule in _rules(limits, now, unreadable, unreadable_agents):
         _drain(rule, report, batch_size, on_batch)
     report.duration_seconds = time.perf_counter() - started
     if dry_run:

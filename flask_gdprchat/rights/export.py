@@ -21,8 +21,9 @@ from flask import Response, current_app, stream_with_context
 from sqlalchemy import select
 
 from flask_gdprchat.core import audit, signals
+from flask_gdprchat.core.agent_names import public_names
 from flask_gdprchat.core.clock import utcnow
-from flask_gdprchat.core.models import Agent, Contact, Conversation, Message, MessageEdit
+from flask_gdprchat.core.models import Contact, Conversation, Message, MessageEdit
 from flask_gdprchat.core.state import session
 from flask_gdprchat.core.subjects import contacts_for_email, normalise_email
 from flask_gdprchat.rights.export_schemas import (
@@ -72,15 +73,17 @@ def iter_messages(conversation: Conversation, visitor_name: str | None) -> Itera
     db = session()
     last_id = 0
     while True:
-        rows = db.execute(
-            select(Message, Agent.public_name)
-            .outerjoin(Agent, Agent.id == Message.agent_id)
+        messages = db.scalars(
+            select(Message)
             .where(Message.conversation_id == conversation.id, Message.id > last_id)
             .order_by(Message.id)
             .limit(BATCH_SIZE)
         ).all()
-        if not rows:
+        if not messages:
             return
+        agents = public_names(m.agent_id for m in messages)
+        rows = [(m, agents.get(m.agent_id) if m.agent_id is not None else None)
+                for m in messages]
         ids = [message.id for message, _ in rows]
         edits: dict[int, list[MessageEdit]] = {}
         for edit in db.scalars(

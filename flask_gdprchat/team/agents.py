@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from flask_gdprchat.core import access, audit, signals
+from flask_gdprchat.core import access, audit, deletion, sealing, signals
 from flask_gdprchat.core.clock import utcnow
 from flask_gdprchat.core.config import PERMISSIONS
 from flask_gdprchat.core.identity import end_all_sign_ins
@@ -21,6 +21,7 @@ from flask_gdprchat.core.passwords import hash_password
 from flask_gdprchat.core.presence import PRESENCES
 from flask_gdprchat.core.push import disconnect_agent
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 
 #: What a purged agent's messages show instead of its first name.
 PURGED_NAME = "Former agent"
@@ -109,7 +110,7 @@ def create_agent(
     perms = check_permissions(permissions)
     shown = check_display_name(display_name if display_name else first_name_of(name))
     db = session()
-    if db.scalar(select(func.count()).select_from(Agent).where(Agent.email == email)):
+    if db.scalar(select(func.count()).select_from(Agent).where(agent_email_is(email))):
         raise TeamError(f"an agent with the e-mail {email} already exists")
     agent = Agent(
         email=email,
@@ -128,7 +129,7 @@ def create_agent(
 def agent_by_email(email: str) -> Agent | None:
     """The team member (not yet deleted) signing in with ``email``, or None."""
     return session().scalars(
-        select(Agent).where(Agent.email == normalise_email(email), Agent.deleted_at.is_(None))
+        select(Agent).where(agent_email_is(email), Agent.deleted_at.is_(None))
     ).first()
 
 
@@ -244,8 +245,9 @@ def update_agent(
 def delete_agent(agent_id: int, *, purge: bool, actor: str = "system") -> None:
     """Erase a team member (the employee's right to be forgotten), and commit.
 
-    The e-mail, full name, photo and login go; the agent is disabled, its
-    sessions and sockets end, and its messages stay under its first name only.
+    The e-mail, full name, photo and login go, and the agent's data key is
+    destroyed with them; the agent is disabled, its sessions and sockets end, and
+    its messages stay under its first name only.
     ``purge`` replaces the first name too. The erased values are scrubbed from
     the SQLite file. Raises :class:`TeamError` for an unknown agent or the last
     active admin.
@@ -257,15 +259,9 @@ def delete_agent(agent_id: int, *, purge: bool, actor: str = "system") -> None:
     if agent.deleted_at is not None and not purge:
         raise TeamError("this team member is already deleted")
     _keep_an_admin(agent)
-    agent.email = None
-    agent.full_name = None
     # What stays is first_name: the display name's first word (see first_name_of).
-    agent.display_name = None
-    agent.photo = None
-    agent.password_hash = None
-    agent.permissions = ""
-    agent.is_admin = False
-    agent.is_active = False
+    for attr, value in deletion.erased_agent_values().items():
+        setattr(agent, attr, value)
     agent.deleted_at = agent.deleted_at or utcnow()
     if purge:
         agent.first_name = PURGED_NAME
@@ -277,6 +273,11 @@ def delete_agent(agent_id: int, *, purge: bool, actor: str = "system") -> None:
         .values(assigned_agent_id=None)
     )
     audit.record("agent_erased", actor=actor, agent_id=agent.id, purged=purge)
+    db.flush()  # the blanks first: writing them needs no key
+    # Then the key, so that every copy of the values sealed under it (a backup,
+    # a replica, dead tuples) is unreadable; a restored copy is erased again by
+    # the purge (see flask_gdprchat.core.sealing.unreadable_agents).
+    sealing.destroy_agent_keys([agent.id])
     db.commit()
     scrub_free_space()
     _close_sockets(agent.id)

@@ -22,6 +22,7 @@ from flask import (
 from sqlalchemy import select
 
 from flask_gdprchat.core import audit
+from flask_gdprchat.core.agent_names import public_names
 from flask_gdprchat.core.config import PRECHAT_FIELD_CHOICES, config_value
 from flask_gdprchat.core.csrf import protect
 from flask_gdprchat.core.i18n import (
@@ -32,7 +33,7 @@ from flask_gdprchat.core.i18n import (
     translate_default,
     url_for_page,
 )
-from flask_gdprchat.core.models import Agent, Contact, Conversation, Message
+from flask_gdprchat.core.models import Contact, Conversation, Message
 from flask_gdprchat.core.settings import setting
 from flask_gdprchat.core.state import session
 from flask_gdprchat.core.throttle import allow
@@ -145,23 +146,23 @@ def _subject(token: str) -> Subject:
 
 
 def _recent_messages(conversation: Conversation, contact: Contact) -> list[dict[str, Any]]:
-    rows = session().execute(
-        select(Message, Agent.public_name)
-        .outerjoin(Agent, Agent.id == Message.agent_id)
+    rows = session().scalars(
+        select(Message)
         .where(Message.conversation_id == conversation.id)
         .order_by(Message.id.desc())
         .limit(PAGE_MESSAGES)
     ).all()
+    agents = public_names(m.agent_id for m in rows)
     return [
         {
             "author": m.author,
-            "author_name": first if m.author == "agent" else (contact.name or _("You"))
-            if m.author == "visitor" else _("Notice"),
+            "author_name": agents.get(m.agent_id or 0) if m.author == "agent"
+            else (contact.name or _("You")) if m.author == "visitor" else _("Notice"),
             "text": m.text,
             "created_at": m.created_at,
             "edited": m.edited_at is not None,
         }
-        for m, first in reversed(rows)
+        for m in reversed(rows)
     ]
 
 

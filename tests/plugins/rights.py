@@ -21,6 +21,7 @@ from flask_gdprchat.core.models import (
     MessageEdit,
 )
 from flask_gdprchat.core.state import session
+from flask_gdprchat.core.subjects import agent_email_is
 
 
 @dataclass
@@ -104,7 +105,7 @@ def make_subject() -> Callable[..., SubjectData]:
                 started = _start_with_models(payload)
             conversation_id, token = started
             db = session()
-            agent = db.query(Agent).filter_by(email=agent_email).first()
+            agent = db.query(Agent).filter(agent_email_is(agent_email)).first()
             if agent is None:
                 agent = Agent(email=agent_email, full_name="Bruno Helpwell", first_name="Bruno",
                               permissions="send_messages")
