@@ -51,7 +51,9 @@ def test_chat_purge_and_mail_under_gevent(backend, make_app, tmp_path, server_pr
         "GDPRCHAT_TEST_DB_URI": uri,
         "GDPRCHAT_TEST_QUEUE": os.environ["GDPRCHAT_TEST_REDIS_URL"],
         "GDPRCHAT_TEST_CHANNEL": f"gdprchat-test-{uuid.uuid4().hex}",
-        "GDPRCHAT_TEST_INSTANCE": str(tmp_path),
+        # The app's own instance folder: every process of a site shares its key
+        # store and master key, or none finds what another sealed.
+        "GDPRCHAT_TEST_INSTANCE": app.instance_path,
         "MAIL_SERVER": smtp_server.host,
         "MAIL_PORT": str(smtp_server.port),
     })

@@ -38,7 +38,9 @@ def test_visitor_and_agent_on_different_processes(backend, server, make_app, tmp
         "GDPRCHAT_TEST_QUEUE": os.environ["GDPRCHAT_TEST_REDIS_URL"],
         # A channel of its own, so parallel runs never hear each other.
         "GDPRCHAT_TEST_CHANNEL": f"gdprchat-test-{uuid.uuid4().hex}",
-        "GDPRCHAT_TEST_INSTANCE": str(tmp_path),
+        # The app's own instance folder: every process of a site shares its key
+        # store and master key, or none finds what another sealed.
+        "GDPRCHAT_TEST_INSTANCE": app.instance_path,
         "GDPRCHAT_TEST_SERVER": server,
     }
     visitor_url, _, visitor_mode = server_process(env)
