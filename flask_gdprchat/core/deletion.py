@@ -243,23 +243,27 @@ def erased_agent_values() -> dict[str, Any]:
     return values
 
 
-def erase_agents_again(agent_ids: Iterable[int]) -> Removed:
-    """Erase once more team members a restored backup brought back (the caller commits).
+def erase_agents(agent_ids: Iterable[int]) -> Removed:
+    """Erase these team members (the caller commits and closes their sockets).
 
-    Their keys are gone already (that is how they were found): this blanks what
-    their rows still hold, ends their sign-ins and hands their conversations back
-    to the shared inbox, as the erasure did the first time.
+    Their data keys are destroyed first, as for contacts, so every copy of their
+    sealed values is unreadable whatever becomes of this transaction. Their rows
+    stay, keeping the first name (see :func:`erased_agent_values`); their sign-ins
+    end and their conversations go back to the shared inbox. The same erasure
+    runs again for a team member a restored backup brings back (the purge).
     """
     ids = list(agent_ids)
     removed = Removed()
     if not ids:
         return removed
+    sealing.destroy_agent_keys(ids)
     connection = session().connection()
     agents, sign_ins, conversations = _table(Agent), _table(AgentSession), _table(Conversation)
     result = connection.execute(
         update(agents).where(agents.c.id.in_(ids)).values(
             **erased_agent_values(),
             deleted_at=func.coalesce(agents.c.deleted_at, utcnow()),
+            # Ends every signed-in browser at its next request.
             session_epoch=agents.c.session_epoch + 1,
         ))
     removed.add("agents_erased", result.rowcount)
@@ -271,7 +275,7 @@ def erase_agents_again(agent_ids: Iterable[int]) -> Removed:
 
 
 def count_agents(agent_ids: Iterable[int]) -> Removed:
-    """What :func:`erase_agents_again` would change now, changing nothing."""
+    """What :func:`erase_agents` would change now, changing nothing."""
     ids = list(agent_ids)
     removed = Removed()
     if ids:

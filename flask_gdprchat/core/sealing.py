@@ -124,9 +124,14 @@ def sealed_models() -> list[type]:
 # -- values -------------------------------------------------------------------------------
 
 
+def seal_needed(value: Any) -> bool:
+    """Whether a value is something to seal (not a blank)."""
+    return value not in (None, "", b"", {})
+
+
 def seal(key: bytes, field: SealedField, row_id: int, value: Any) -> bytes | None:
     """``value`` sealed for its place, or None for a blank (nothing to keep)."""
-    if value is None or value == "" or value == b"" or (field.is_json and value == {}):
+    if not seal_needed(value):
         return None
     if field.is_bytes:
         return encrypt_bytes(key, value, field.aad(row_id))
@@ -166,21 +171,17 @@ def field(model: type, attr: str) -> SealedField:
 
 def contact_key(contact_id: int, *, born_at: dt.datetime | None = None) -> bytes:
     """The data key a contact's values are sealed with (made on first use)."""
-    return keystore().data_key(SUBJECT_KIND, contact_id, born_at=born_at)
+    return _key((SUBJECT_KIND, contact_id), born_at=born_at)
 
 
 def existing_contact_key(contact_id: int | None) -> bytes | None:
     """The contact's data key, or None when it has none (destroyed, never made)."""
-    if contact_id is None:
-        return None
-    return keystore().existing_key(SUBJECT_KIND, contact_id)
+    return _existing_key(None if contact_id is None else (SUBJECT_KIND, contact_id))
 
 
 def existing_agent_key(agent_id: int | None) -> bytes | None:
     """The team member's data key, or None when it has none (erased, never made)."""
-    if agent_id is None:
-        return None
-    return keystore().existing_key(AGENT_KIND, agent_id)
+    return _existing_key(None if agent_id is None else (AGENT_KIND, agent_id))
 
 
 def _key(owner: Owner, *, born_at: dt.datetime | None = None) -> bytes:
@@ -310,11 +311,6 @@ def _before_flush(db: Session, _context: Any, _instances: Any) -> None:
             setattr(obj, f.twin, None if key is None else seal(key, f, obj.id, plain[f.attr]))
         obj.__dict__[_PENDING] = (new, plain)
         db.info.setdefault(_PENDING, []).append(obj)
-
-
-def seal_needed(value: Any) -> bool:
-    """Whether a value is something to seal (not a blank)."""
-    return value not in (None, "", b"", {})
 
 
 def _after_flush(db: Session, _context: Any) -> None:

@@ -327,7 +327,7 @@ def _rules(limits: Limits, now: dt.datetime, unreadable: list[int],
             select(Agent.id).where(Agent.id.in_(unreadable_agents) if unreadable_agents
                                    else false()),
             Agent,
-            deletion.erase_agents_again,
+            deletion.erase_agents,
             deletion.count_agents,
         ),
         _Rule(

@@ -82,16 +82,14 @@ def iter_messages(conversation: Conversation, visitor_name: str | None) -> Itera
         if not messages:
             return
         agents = public_names(m.agent_id for m in messages)
-        rows = [(m, agents.get(m.agent_id) if m.agent_id is not None else None)
-                for m in messages]
-        ids = [message.id for message, _ in rows]
+        ids = [message.id for message in messages]
         edits: dict[int, list[MessageEdit]] = {}
         for edit in db.scalars(
             select(MessageEdit).where(MessageEdit.message_id.in_(ids)).order_by(MessageEdit.id)
         ):
             edits.setdefault(edit.message_id, []).append(edit)
-        for message, first_name in rows:
-            name = first_name if message.author == "agent" else (
+        for message in messages:
+            name = agents.get(message.agent_id or 0) if message.author == "agent" else (
                 visitor_name if message.author == "visitor" else None
             )
             yield message_schema.dump(
@@ -108,7 +106,7 @@ def iter_messages(conversation: Conversation, visitor_name: str | None) -> Itera
             )
         last_id = ids[-1]
         # Drop the batch from the identity map so memory stays flat.
-        for message, _ in rows:
+        for message in messages:
             db.expunge(message)
         for batch_edits in edits.values():
             for edit in batch_edits:

@@ -10,13 +10,12 @@ import re
 from collections.abc import Iterable
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from flask_gdprchat.core import access, audit, deletion, sealing, signals
-from flask_gdprchat.core.clock import utcnow
+from flask_gdprchat.core import access, audit, deletion, signals
 from flask_gdprchat.core.config import PERMISSIONS
 from flask_gdprchat.core.identity import end_all_sign_ins
-from flask_gdprchat.core.models import Agent, Conversation
+from flask_gdprchat.core.models import Agent
 from flask_gdprchat.core.passwords import hash_password
 from flask_gdprchat.core.presence import PRESENCES
 from flask_gdprchat.core.push import disconnect_agent
@@ -260,30 +259,20 @@ def delete_agent(agent_id: int, *, purge: bool, actor: str = "system") -> None:
         raise TeamError("this team member is already deleted")
     _keep_an_admin(agent)
     # What stays is first_name: the display name's first word (see first_name_of).
-    for attr, value in deletion.erased_agent_values().items():
-        setattr(agent, attr, value)
-    agent.deleted_at = agent.deleted_at or utcnow()
     if purge:
         agent.first_name = PURGED_NAME
-    _end_sessions(agent)
-    # Open conversations go back to the shared inbox instead of a tombstone.
-    db.execute(
-        update(Conversation)
-        .where(Conversation.assigned_agent_id == agent.id)
-        .values(assigned_agent_id=None)
-    )
-    audit.record("agent_erased", actor=actor, agent_id=agent.id, purged=purge)
-    db.flush()  # the blanks first: writing them needs no key
-    # Then the key, so that every copy of the values sealed under it (a backup,
-    # a replica, dead tuples) is unreadable; a restored copy is erased again by
-    # the purge (see flask_gdprchat.core.sealing.unreadable_agents).
-    sealing.destroy_agent_keys([agent.id])
+    db.flush()
+    # The key, the values, the sign-ins, the assignments: one erasure, which the
+    # purge repeats for a copy a restored backup brings back.
+    deletion.erase_agents([agent.id])
+    db.expire(agent)
+    audit.record("agent_erased", actor=actor, agent_id=agent_id, purged=purge)
     db.commit()
     scrub_free_space()
-    _close_sockets(agent.id)
+    _close_sockets(agent_id)
     signals.agent_erased.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
-        agent_id=agent.id, purged=purge,
+        agent_id=agent_id, purged=purge,
     )
 
 
